@@ -1,0 +1,116 @@
+//! The whole course: runs every chapter in order with its default settings.
+//!
+//! `cargo run --release` runs it all; `-- --quick` the small versions; `-- --only 1`
+//! picks chapters; `-- --assets` also copies the lesson figures into assets/figures/.
+//! Each chapter is also its own binary (`cargo run --release --bin ch01-q-learning`).
+
+use clap::Parser;
+use rl_sandbox::error::{Error, Result};
+use rl_sandbox::report::Summary;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+// The chapter programs are compiled in as modules, so the course runs them in-process.
+#[allow(dead_code)]
+#[path = "../../chapters/01-q-learning/main.rs"]
+mod ch01;
+
+/// Runs every chapter of rl-sandbox and writes their outputs and a report.
+#[derive(Parser, Debug)]
+#[command(name = "course", version)]
+struct Args {
+    /// The small, fast version of every chapter.
+    #[arg(long)]
+    quick: bool,
+    /// Only these chapters, e.g. `--only 1,3`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u32>,
+    /// Output folder.
+    #[arg(long, default_value = "runs")]
+    out: PathBuf,
+    /// Also copy the figures the lessons embed into assets/figures/.
+    #[arg(long)]
+    assets: bool,
+}
+
+/// A chapter the course can run: number, name, and how to run it into a folder.
+struct Chapter {
+    number: u32,
+    name: &'static str,
+    run: fn(&Path, bool) -> Result<Summary>,
+}
+
+fn chapter_args(out: &Path, quick: bool) -> Vec<String> {
+    let mut args = vec!["chapter".to_string(), "--out".to_string(), out.display().to_string()];
+    if quick {
+        args.push("--quick".to_string());
+    }
+    args
+}
+
+const CHAPTERS: &[Chapter] = &[Chapter {
+    number: 1,
+    name: ch01::CHAPTER,
+    run: |out, quick| ch01::run(<ch01::Args as Parser>::parse_from(chapter_args(out, quick))),
+}];
+
+fn main() -> ExitCode {
+    rl_sandbox::cli::run(course)
+}
+
+fn course(args: Args) -> Result<()> {
+    if let Some(n) = args.only.iter().find(|n| !CHAPTERS.iter().any(|c| c.number == **n)) {
+        let known: Vec<String> = CHAPTERS.iter().map(|c| c.number.to_string()).collect();
+        return Err(Error::invalid("--only", n, &format!("no such chapter (chapters: {})", known.join(", "))));
+    }
+    let started = Instant::now();
+    let mut report = String::from("# rl-sandbox: course report\n\n");
+    for chapter in CHAPTERS.iter().filter(|c| args.only.is_empty() || args.only.contains(&c.number)) {
+        println!("\n=== Chapter {}: {} ===", chapter.number, chapter.name);
+        let t = Instant::now();
+        let summary = (chapter.run)(&args.out, args.quick)?;
+        println!("=== chapter {} done in {:.1} s ===", chapter.number, t.elapsed().as_secs_f64());
+        report.push_str(&report_section(&summary));
+        if args.assets {
+            copy_figures(&args.out, &summary)?;
+        }
+    }
+    report.push_str(&format!("Total time: {:.1} s\n", started.elapsed().as_secs_f64()));
+    let path = args.out.join("REPORT.md");
+    std::fs::write(&path, report).map_err(|e| Error::io(&path, e))?;
+    println!("\nreport: {}", path.display());
+    Ok(())
+}
+
+/// A chapter's headline numbers and figures as Markdown.
+fn report_section(s: &Summary) -> String {
+    let mut md = format!(
+        "## {}\n\nseeds {:?}, {:.1} s{}\n\n| key | value |\n|---|---|\n",
+        s.chapter,
+        s.seeds,
+        s.wall_time_s,
+        if s.quick { ", quick" } else { "" }
+    );
+    for (k, v) in &s.headline {
+        md.push_str(&format!("| {k} | {v} |\n"));
+    }
+    md.push('\n');
+    for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+        md.push_str(&format!("![{f}]({}/{f})\n", s.chapter));
+    }
+    md.push('\n');
+    md
+}
+
+/// Copies a chapter's PNG figures to assets/figures/<chapter>/ for the lessons.
+fn copy_figures(out: &Path, s: &Summary) -> Result<()> {
+    let dest = Path::new("assets/figures").join(&s.chapter);
+    std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+    for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+        let from = out.join(&s.chapter).join(f);
+        std::fs::copy(&from, dest.join(f)).map_err(|e| Error::io(&from, e))?;
+    }
+    println!("copied the figures of {} to {}", s.chapter, dest.display());
+    Ok(())
+}

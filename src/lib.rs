@@ -1,0 +1,13 @@
+//! rl-sandbox: a course in reinforcement learning, from a 3x3 maze to GRPO.
+//!
+//! The library holds everything the chapter binaries share; each chapter's `main.rs`
+//! only parses flags, calls into here, plots and reports.
+
+pub mod cli; // common flags, seeds, the exit-code-2 error path
+pub mod env; // environments behind one Gymnasium-like trait
+pub mod error; // the user-facing error type
+pub mod plot; // learning curves with mean ± std bands, bar charts, grid pictures
+pub mod report; // run folders, summary.json, metrics.csv, tables, progress
+pub mod rng; // the seeded RNG of every run
+pub mod stats; // mean, std, median over seeds
+pub mod tabular; // value iteration and Q-learning

@@ -1,0 +1,20 @@
+//! Figures for the lessons: learning curves with mean ± std bands over seeds, bar
+//! charts, and grid worlds drawn as pictures (values, policies, Q values).
+//!
+//! Every public drawing function writes `<stem>.png` and `<stem>.svg` from the same
+//! drawing code, creates the parent folder if needed, and returns the two file names.
+//! Text is drawn with DejaVu Sans embedded in the binary, so no system font library
+//! is needed at build or run time.
+
+mod bars;
+mod curves;
+mod grid;
+mod legend;
+mod maze;
+mod style;
+
+pub use bars::{bars, Bars};
+pub use curves::{curves, curves_panels, moving_average, Band, CurvePlot};
+pub use grid::{grid, grid_panels, CellKind, Dir, GridCell, GridPicture};
+pub use maze::{maze_picture, path_picture};
+pub use style::{color, PlotError};

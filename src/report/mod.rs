@@ -1,0 +1,181 @@
+//! Run records: the output folder, `summary.json`, `metrics.csv`, the stdout table and
+//! a progress line for long loops.
+//!
+//! Every chapter writes `<out>/<chapter>/summary.json` with the same top-level shape,
+//! so scripts, the course report and tests can read any of them.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The folder one chapter writes into.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub dir: PathBuf,
+    pub chapter: String,
+}
+
+impl RunDir {
+    /// Creates `<out>/<chapter>/`.
+    pub fn create(out: &Path, chapter: &str) -> Result<RunDir> {
+        let dir = out.join(chapter);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(RunDir { dir, chapter: chapter.to_string() })
+    }
+
+    /// The path of a file in the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Writes a text file into the folder.
+    pub fn write(&self, name: &str, text: &str) -> Result<()> {
+        let path = self.path(name);
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+    }
+}
+
+/// `summary.json`. `headline` is a flat map of the numbers a reader looks at first;
+/// `details` holds anything bigger (per-seed lists, tables).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub chapter: String,
+    pub seeds: Vec<u64>,
+    pub quick: bool,
+    pub wall_time_s: f64,
+    pub hyperparameters: serde_json::Value,
+    pub headline: serde_json::Map<String, serde_json::Value>,
+    pub figures: Vec<String>,
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+impl Summary {
+    pub fn new(chapter: &str, seeds: &[u64], quick: bool, hyperparameters: impl Serialize) -> Summary {
+        Summary {
+            chapter: chapter.to_string(),
+            seeds: seeds.to_vec(),
+            quick,
+            wall_time_s: 0.0,
+            hyperparameters: serde_json::to_value(hyperparameters).unwrap_or(serde_json::Value::Null),
+            headline: serde_json::Map::new(),
+            figures: Vec::new(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    /// Adds a headline number (or string, list, bool).
+    pub fn headline(&mut self, key: &str, value: impl Serialize) {
+        let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.headline.insert(key.to_string(), v);
+    }
+
+    pub fn write(&self, dir: &RunDir) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Plot(e.to_string()))?;
+        dir.write("summary.json", &(text + "\n"))
+    }
+
+    pub fn read(path: &Path) -> Result<Summary> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+    }
+}
+
+/// `metrics.csv`: one row per episode or update per seed, in memory until written.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    columns: Vec<String>,
+    text: String,
+}
+
+impl Metrics {
+    pub fn new(columns: &[&str]) -> Metrics {
+        Metrics { columns: columns.iter().map(|c| c.to_string()).collect(), text: columns.join(",") + "\n" }
+    }
+
+    /// Appends a row; it must have one value per column.
+    pub fn push(&mut self, row: &[&dyn Display]) {
+        debug_assert_eq!(row.len(), self.columns.len(), "metrics row does not match the columns");
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        self.text.push_str(&cells.join(","));
+        self.text.push('\n');
+    }
+
+    pub fn write(&self, dir: &RunDir) -> Result<()> {
+        dir.write("metrics.csv", &self.text)
+    }
+}
+
+/// Prints a small aligned table to stdout.
+pub fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("  {}", padded.join("  ").trim_end());
+    };
+    println!("\n{title}");
+    line(header.to_vec());
+    println!("  {}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+    for row in rows {
+        line(row.iter().map(|s| s.as_str()).collect());
+    }
+}
+
+/// A progress line for long loops: redrawn at most a few times a second, and silent
+/// when stdout is not a terminal (tests, CI, pipes).
+pub struct Progress {
+    label: String,
+    total: usize,
+    started: Instant,
+    last: Option<Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(label: &str, total: usize) -> Progress {
+        Progress {
+            label: label.to_string(),
+            total,
+            started: Instant::now(),
+            last: None,
+            enabled: std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Reports that `done` of `total` units are finished; `status` is only called
+    /// when the line is redrawn.
+    pub fn update(&mut self, done: usize, status: impl FnOnce() -> String) {
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed().as_millis() < 250) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let pct = 100.0 * done as f64 / self.total.max(1) as f64;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(
+            out,
+            "\r\x1b[2K  {} {:>5.1}% {:>6.1}s  {}",
+            self.label,
+            pct,
+            self.started.elapsed().as_secs_f64(),
+            status()
+        );
+        let _ = out.flush();
+    }
+
+    /// Clears the line.
+    pub fn finish(&self) {
+        if self.enabled && self.last.is_some() {
+            print!("\r\x1b[2K");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
