@@ -11,7 +11,8 @@ fn root() -> PathBuf {
 fn quick_course_writes_every_chapter_and_a_report() {
     let out = std::env::temp_dir().join(format!("rl-sandbox-course-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let run = Command::new(env!("CARGO_BIN_EXE_course")).args(["--quick", "--out", out.to_str().unwrap()]).output().unwrap();
+    let run =
+        Command::new(env!("CARGO_BIN_EXE_course")).args(["--quick", "--out", out.to_str().unwrap()]).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     for chapter in std::fs::read_dir(root().join("chapters")).unwrap() {
@@ -32,7 +33,8 @@ fn quick_course_writes_every_chapter_and_a_report() {
 
 #[test]
 fn unknown_chapter_is_refused() {
-    let run = Command::new(env!("CARGO_BIN_EXE_course")).args(["--only", "99", "--out", "/nonexistent"]).output().unwrap();
+    let run =
+        Command::new(env!("CARGO_BIN_EXE_course")).args(["--only", "99", "--out", "/nonexistent"]).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--only"));
 }

@@ -475,7 +475,11 @@ fn figure_steps(
         bands: variants
             .iter()
             .zip(bands(|e| if e.reached_goal { 1.0 } else { 0.0 }))
-            .map(|(v, b)| Band { label: format!("{} ({n_seeds} seeds)", v.label), runs: vec![mean_per_x(&b.runs)], ..b })
+            .map(|(v, b)| Band {
+                label: format!("{} ({n_seeds} seeds)", v.label),
+                runs: vec![mean_per_x(&b.runs)],
+                ..b
+            })
             .collect(),
         smooth: 1,
         ..Default::default()
@@ -538,7 +542,12 @@ fn figure_q_table(
 ) -> Result<Vec<String>> {
     let names = |p: &[usize]| p.iter().map(|&s| task.maze.name(s)).collect::<Vec<_>>().join("→");
     let pics = [
-        plot::maze_picture(&task.maze, &format!("Learned Q, decaying ε (seed {})", learned.1), Some(&learned.0.q), true),
+        plot::maze_picture(
+            &task.maze,
+            &format!("Learned Q, decaying ε (seed {})", learned.1),
+            Some(&learned.0.q),
+            true,
+        ),
         plot::maze_picture(&task.maze, "Q* from value iteration", Some(&task.q_star), true),
     ];
     let mut files = plot::grid_panels(
@@ -550,7 +559,10 @@ fn figure_q_table(
     let (path, reached) = task.greedy_path(&greedy_only.0.q);
     let verdict = if reached { "reached the goal".to_string() } else { format!("stuck in the loop {}", names(&path)) };
     let title = format!("Pure exploitation, ε = 0 (seed {}): {verdict}", greedy_only.1);
-    files.extend(plot::grid(&dir.path("greedy_trap"), &plot::maze_picture(&task.maze, &title, Some(&greedy_only.0.q), true))?);
+    files.extend(plot::grid(
+        &dir.path("greedy_trap"),
+        &plot::maze_picture(&task.maze, &title, Some(&greedy_only.0.q), true),
+    )?);
     Ok(files)
 }
 

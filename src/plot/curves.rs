@@ -637,7 +637,8 @@ mod tests {
     #[test]
     fn bands_stay_within_the_seeds_values() {
         // Three seeds stuck at a 100-step limit, one done in 4: mean 76, std ≈ 41.6.
-        let band = Band { label: "a".into(), x: vec![0.0], runs: vec![vec![100.0], vec![100.0], vec![100.0], vec![4.0]] };
+        let band =
+            Band { label: "a".into(), x: vec![0.0], runs: vec![vec![100.0], vec![100.0], vec![100.0], vec![4.0]] };
         let s = Summary::new(&band, 1, color(0)).unwrap();
         assert_eq!(s.mean[0], 76.0);
         assert_eq!(s.hi[0], 100.0, "not above the largest value");
