@@ -361,3 +361,20 @@ fn bad_input_exits_with_code_2_and_one_clear_line() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn q_error_is_resampled_onto_a_step_grid() {
+    use rl_sandbox::tabular::{EpisodeRecord, MazeRun, QTable};
+    let ep = |env_steps, q_error| EpisodeRecord {
+        env_steps,
+        steps: 0,
+        ret: 0.0,
+        reached_goal: true,
+        q_error,
+        greedy_optimal: false,
+    };
+    let run = MazeRun { episodes: vec![ep(3, 5.0), ep(10, 2.0), ep(12, 1.0)], q: QTable::zeros(1, 4) };
+    let on = run.q_error_on_grid(&[2.0, 3.0, 9.0, 11.0, 20.0]);
+    assert!(on[0].is_nan());
+    assert_eq!(&on[1..], &[5.0, 5.0, 2.0, 1.0]);
+}

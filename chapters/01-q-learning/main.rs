@@ -423,7 +423,7 @@ fn step_size_experiment(args: &Args, task: &MazeTask, seeds: &[u64], metrics: &m
             for (i, &seed) in seeds.iter().enumerate() {
                 let run = t.run(&cfg, &mut rng::seeded(seed, 10 + 3 * m as u64 + a as u64))?;
                 record(metrics, &format!("step_size_{kind}_{alpha_kind}"), seed, &run);
-                per_seed.push(on_grid(&run, &grid));
+                per_seed.push(run.q_error_on_grid(&grid));
                 progress.update(i + 1, || format!("seed {seed}"));
             }
             progress.finish();
@@ -431,21 +431,6 @@ fn step_size_experiment(args: &Args, task: &MazeTask, seeds: &[u64], metrics: &m
         }
     }
     Ok(StepSizeResult { grid, curves })
-}
-
-/// The run's q_error after the last episode that ended at or before each grid point.
-fn on_grid(run: &MazeRun, grid: &[f64]) -> Vec<f64> {
-    let mut i = 0;
-    let mut last = f64::NAN;
-    grid.iter()
-        .map(|&x| {
-            while i < run.episodes.len() && run.episodes[i].env_steps as f64 <= x {
-                last = run.episodes[i].q_error;
-                i += 1;
-            }
-            last
-        })
-        .collect()
 }
 
 fn figure_steps(

@@ -56,6 +56,23 @@ impl MazeRun {
     pub fn env_steps(&self) -> u64 {
         self.episodes.last().map_or(0, |e| e.env_steps)
     }
+
+    /// max |Q − Q*| at each point of a grid of environment steps: the value after the
+    /// last episode that ended at or before it (NaN before the first), so that runs
+    /// with episodes of different lengths can be averaged point by point.
+    pub fn q_error_on_grid(&self, grid: &[f64]) -> Vec<f64> {
+        let mut i = 0;
+        let mut last = f64::NAN;
+        grid.iter()
+            .map(|&x| {
+                while i < self.episodes.len() && self.episodes[i].env_steps as f64 <= x {
+                    last = self.episodes[i].q_error;
+                    i += 1;
+                }
+                last
+            })
+            .collect()
+    }
 }
 
 impl MazeTask {
