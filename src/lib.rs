@@ -7,7 +7,9 @@ pub mod cli; // common flags, seeds, the exit-code-2 error path
 pub mod env; // environments behind one Gymnasium-like trait
 pub mod error; // the user-facing error type
 pub mod plot; // learning curves with mean ± std bands, bar charts, grid pictures
+pub mod ppo; // GAE and PPO's diagnostics
 pub mod report; // run folders, summary.json, metrics.csv, tables, progress
 pub mod rng; // the seeded RNG of every run
 pub mod stats; // mean, std, median over seeds
 pub mod tabular; // value iteration and Q-learning
+pub mod trpo; // conjugate gradient and the trust-region step

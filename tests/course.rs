@@ -15,6 +15,7 @@ fn quick_course_writes_every_chapter_and_a_report() {
         Command::new(env!("CARGO_BIN_EXE_course")).args(["--quick", "--out", out.to_str().unwrap()]).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
     for chapter in std::fs::read_dir(root().join("chapters")).unwrap() {
         let name = chapter.unwrap().file_name().into_string().unwrap();
         // Folder "01-q-learning" is the binary "ch01-q-learning".
@@ -27,7 +28,9 @@ fn quick_course_writes_every_chapter_and_a_report() {
             assert!(out.join(&id).join(f.as_str().unwrap()).exists(), "{id}: {f}");
         }
         assert!(report.contains(&format!("## {id}")), "REPORT.md lacks {id}");
+        assert!(index.contains(&format!("<h2 id=\"{id}\">")), "index.html lacks {id}");
     }
+    assert!(index.contains("data:image/png;base64,iVBORw0KGgo"), "figures are embedded as PNG data");
     let _ = std::fs::remove_dir_all(&out);
 }
 

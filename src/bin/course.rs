@@ -66,8 +66,11 @@ fn course(args: Args) -> Result<()> {
     }
     let started = Instant::now();
     let mut report = String::from("# rl-sandbox: course report\n\n");
-    for chapter in CHAPTERS.iter().filter(|c| args.only.is_empty() || args.only.contains(&c.number)) {
-        println!("\n=== Chapter {}: {} ===", chapter.number, chapter.name);
+    let mut done = Vec::new();
+    let chosen: Vec<&Chapter> =
+        CHAPTERS.iter().filter(|c| args.only.is_empty() || args.only.contains(&c.number)).collect();
+    for (i, chapter) in chosen.iter().enumerate() {
+        println!("\n=== [{}/{}] Chapter {}: {} ===", i + 1, chosen.len(), chapter.number, chapter.name);
         let t = Instant::now();
         let summary = (chapter.run)(&args.out, args.quick)?;
         println!("=== chapter {} done in {:.1} s ===", chapter.number, t.elapsed().as_secs_f64());
@@ -75,12 +78,27 @@ fn course(args: Args) -> Result<()> {
         if args.assets {
             copy_figures(&args.out, &summary)?;
         }
+        done.push((summary, lesson_link(chapter.name)));
     }
     report.push_str(&format!("Total time: {:.1} s\n", started.elapsed().as_secs_f64()));
     let path = args.out.join("REPORT.md");
     std::fs::write(&path, report).map_err(|e| Error::io(&path, e))?;
-    println!("\nreport: {}", path.display());
+    let index = args.out.join("index.html");
+    let html = rl_sandbox::report::html::index_html(&args.out, &done);
+    std::fs::write(&index, html).map_err(|e| Error::io(&index, e))?;
+    println!("\nreport: {} and {}", path.display(), index.display());
     Ok(())
+}
+
+/// The lesson of a chapter ("ch01-q-learning" lives in chapters/01-q-learning/), as an
+/// absolute file URL when the checkout is here, so that the page's link works from
+/// any output folder.
+fn lesson_link(chapter: &str) -> String {
+    let relative = format!("chapters/{}/README.md", chapter.trim_start_matches("ch"));
+    match std::fs::canonicalize(&relative) {
+        Ok(path) => format!("file://{}", path.display()),
+        Err(_) => relative,
+    }
 }
 
 /// A chapter's headline numbers and figures as Markdown.

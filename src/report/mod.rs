@@ -4,6 +4,8 @@
 //! Every chapter writes `<out>/<chapter>/summary.json` with the same top-level shape,
 //! so scripts, the course report and tests can read any of them.
 
+pub mod html;
+
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
