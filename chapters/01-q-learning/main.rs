@@ -233,9 +233,16 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let main_runs = &runs[2];
 
     // Experiment 2: the solution is not unique.
-    let optimal_paths = task.maze.shortest_paths(24);
     let greedy: Vec<(Vec<usize>, bool)> = main_runs.iter().map(|r| task.greedy_path(&r.q)).collect();
+    let optimal_paths = paths_to_show(&task, &greedy);
     let path_counts: Vec<usize> = optimal_paths.iter().map(|p| greedy.iter().filter(|(g, _)| g == p).count()).collect();
+    let distinct_found = {
+        let mut found: Vec<&Vec<usize>> =
+            greedy.iter().filter(|(p, r)| task.is_optimal(p, *r)).map(|(p, _)| p).collect();
+        found.sort();
+        found.dedup();
+        found.len()
+    };
 
     // Experiment 3: step sizes, deterministic and slippery.
     let step_size = step_size_experiment(&args, &task, &seeds, &mut metrics)?;
@@ -273,7 +280,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     summary.headline("greedy_optimal_seeds", optimal_seeds);
     summary.headline("shortest_path_length", task.shortest);
     summary.headline("optimal_path_count", u64::try_from(task.maze.count_shortest_paths()).unwrap_or(u64::MAX));
-    summary.headline("distinct_optimal_paths_found", path_counts.iter().filter(|&&c| c > 0).count());
+    summary.headline("distinct_optimal_paths_found", distinct_found);
     summary.headline("episodes_to_optimal_median", stats::median_missing_high(&to_optimal));
     summary.headline("q_error_final", stats::median(&q_error_final));
     summary.headline("q_error_final_decaying_alpha", step_size.final_error("deterministic", "decaying"));
@@ -288,8 +295,8 @@ pub fn run(mut args: Args) -> Result<Summary> {
         "maze": args.maze.as_ref().map_or("(the article's 3x3 maze)".to_string(), |p| p.display().to_string()),
         "max_steps": max_steps,
         "greedy_paths": greedy.iter().map(|(p, _)| names(p)).collect::<Vec<_>>(),
-        "optimal_paths": optimal_paths.iter().map(|p| names(p)).collect::<Vec<_>>(),
-        "optimal_path_counts": path_counts,
+        "shown_optimal_paths": optimal_paths.iter().map(|p| names(p)).collect::<Vec<_>>(),
+        "shown_optimal_path_counts": path_counts,
         "episodes_to_optimal": to_optimal,
         "q_error_final": q_error_final,
         "greedy_only_reached_goal": runs[0].iter().map(MazeRun::ever_reached_goal).collect::<Vec<_>>(),
@@ -549,6 +556,32 @@ fn figure_q_table(
         &plot::maze_picture(&task.maze, &title, Some(&greedy_only.0.q), true),
     )?);
     Ok(files)
+}
+
+/// At most 8 shortest paths to draw: all of them on a small maze (in a fixed order);
+/// on a big one, those the seeds' greedy policies took, most taken first, then others.
+fn paths_to_show(task: &MazeTask, greedy: &[(Vec<usize>, bool)]) -> Vec<Vec<usize>> {
+    const SHOWN: usize = 8;
+    let all = task.maze.shortest_paths(SHOWN + 1);
+    if all.len() <= SHOWN {
+        return all;
+    }
+    let mut taken: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (p, _) in greedy.iter().filter(|(p, r)| task.is_optimal(p, *r)) {
+        match taken.iter_mut().find(|(_, q)| q == p) {
+            Some((count, _)) => *count += 1,
+            None => taken.push((1, p.clone())),
+        }
+    }
+    taken.sort_by(|a, b| b.0.cmp(&a.0)); // stable: ties keep the seed order
+    let mut shown: Vec<Vec<usize>> = taken.into_iter().map(|(_, p)| p).collect();
+    for p in all {
+        if !shown.contains(&p) {
+            shown.push(p);
+        }
+    }
+    shown.truncate(SHOWN);
+    shown
 }
 
 fn figure_paths(
