@@ -50,8 +50,8 @@ mod tests {
 
     #[test]
     fn refuses_a_step_that_makes_the_surrogate_worse() {
-        // Gain is negative beyond a quarter step: the search must go to ⅛.
-        let r = backtracking_line_search(|f| (if f > 0.25 { -1.0 } else { f }, 0.0), 0.01, 10);
+        // Gain is negative from a quarter step up: the search must go to ⅛.
+        let r = backtracking_line_search(|f| (if f >= 0.25 { -1.0 } else { f }, 0.0), 0.01, 10);
         assert_eq!((r.fraction, r.backtracks), (0.125, 3));
         let none = backtracking_line_search(|_| (-1.0, 0.0), 0.01, 4);
         assert!(!none.accepted);
