@@ -573,7 +573,7 @@ fn paths_to_show(task: &MazeTask, greedy: &[(Vec<usize>, bool)]) -> Vec<Vec<usiz
             None => taken.push((1, p.clone())),
         }
     }
-    taken.sort_by(|a, b| b.0.cmp(&a.0)); // stable: ties keep the seed order
+    taken.sort_by_key(|t| std::cmp::Reverse(t.0)); // stable: ties keep the seed order
     let mut shown: Vec<Vec<usize>> = taken.into_iter().map(|(_, p)| p).collect();
     for p in all {
         if !shown.contains(&p) {

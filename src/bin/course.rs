@@ -15,6 +15,9 @@ use std::time::Instant;
 #[allow(dead_code)]
 #[path = "../../chapters/01-q-learning/main.rs"]
 mod ch01;
+#[allow(dead_code)]
+#[path = "../../chapters/05-language-model/main.rs"]
+mod ch05;
 
 /// Runs every chapter of rl-sandbox and writes their outputs and a report.
 #[derive(Parser, Debug)]
@@ -49,13 +52,22 @@ fn chapter_args(out: &Path, quick: bool) -> Vec<String> {
     args
 }
 
-const CHAPTERS: &[Chapter] = &[Chapter {
-    number: 1,
-    name: ch01::CHAPTER,
-    run: |out, quick| ch01::run(<ch01::Args as Parser>::parse_from(chapter_args(out, quick))),
-}];
+const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        number: 1,
+        name: ch01::CHAPTER,
+        run: |out, quick| ch01::run(<ch01::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+    Chapter {
+        number: 5,
+        name: ch05::CHAPTER,
+        run: |out, quick| ch05::run(<ch05::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+];
 
 fn main() -> ExitCode {
+    // Chapter 5's tensors: keep freed buffers in the heap (see rl_sandbox::llm).
+    rl_sandbox::llm::tune_allocator();
     rl_sandbox::cli::run(course)
 }
 

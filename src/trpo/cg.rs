@@ -87,10 +87,11 @@ mod tests {
         for c in 0..n {
             let p = (c..n).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs())).unwrap();
             m.swap(c, p);
-            for i in c + 1..n {
-                let f = m[i][c] / m[c][c];
-                for j in c..=n {
-                    m[i][j] -= f * m[c][j];
+            let pivot = m[c].clone();
+            for row in m.iter_mut().skip(c + 1) {
+                let f = row[c] / pivot[c];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(c) {
+                    *x -= f * p;
                 }
             }
         }

@@ -1,0 +1,83 @@
+//! Checkpoints: the weights in safetensors (candle reads and writes it natively) and a
+//! small JSON file beside it with the model's shape and the tokenizer's vocabulary.
+//! A damaged or mismatched pair ends in one clear error naming the file.
+
+use super::model::{Gpt, GptConfig};
+use super::tokenizer::Tokenizer;
+use crate::error::{Error, Result};
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The JSON half of a checkpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub config: GptConfig,
+    /// The tokenizer's vocabulary in id order: a model only makes sense with its own.
+    pub vocab: Vec<String>,
+    /// Free-form facts about how it was made (seed, steps, tokens, loss).
+    #[serde(default)]
+    pub info: serde_json::Value,
+}
+
+/// The shipped base model, relative to the crate root.
+pub const SHIPPED: &str = "assets/models/ch05-base.safetensors";
+
+/// The shipped base model's path: found from the working directory, else from the
+/// crate's source folder (tests and `cargo run` from elsewhere).
+pub fn shipped_path() -> PathBuf {
+    let local = PathBuf::from(SHIPPED);
+    if local.exists() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(SHIPPED)
+    }
+}
+
+/// The JSON file that goes with a `.safetensors` file.
+pub fn meta_path(weights: &Path) -> PathBuf {
+    weights.with_extension("json")
+}
+
+fn invalid(path: &Path, msg: impl Into<String>) -> Error {
+    Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidData, msg.into()))
+}
+
+/// Writes `weights` (.safetensors) and its JSON beside it.
+pub fn save(model: &Gpt, tokenizer: &Tokenizer, info: serde_json::Value, weights: &Path) -> Result<()> {
+    if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tensors: HashMap<String, candle_core::Tensor> =
+        model.named_vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
+    candle_core::safetensors::save(&tensors, weights).map_err(|e| invalid(weights, e.to_string()))?;
+    let vocab = (0..tokenizer.vocab_size() as u32).map(|i| tokenizer.token(i).to_string()).collect();
+    let meta = CheckpointMeta { config: model.cfg.clone(), vocab, info };
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| invalid(weights, e.to_string()))?;
+    let path = meta_path(weights);
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+}
+
+/// Reads a checkpoint, checking it against the tokenizer and the config.
+pub fn load(weights: &Path, tokenizer: &Tokenizer) -> Result<(Gpt, CheckpointMeta)> {
+    if !weights.exists() {
+        return Err(Error::io(weights, std::io::Error::new(std::io::ErrorKind::NotFound, "no such checkpoint")));
+    }
+    let mpath = meta_path(weights);
+    let text = std::fs::read_to_string(&mpath).map_err(|e| Error::io(&mpath, e))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(&text).map_err(|e| invalid(&mpath, format!("not a checkpoint config: {e}")))?;
+    let vocab: Vec<&str> = (0..tokenizer.vocab_size() as u32).map(|i| tokenizer.token(i)).collect();
+    if meta.vocab != vocab || meta.config.vocab_size != vocab.len() {
+        return Err(invalid(&mpath, "the checkpoint's vocabulary differs from this tokenizer's"));
+    }
+    let c = &meta.config;
+    if c.d_model == 0 || c.n_heads == 0 || c.d_model % c.n_heads != 0 || c.context == 0 || c.context > 4096 {
+        return Err(invalid(&mpath, format!("impossible model shape {c:?}")));
+    }
+    let tensors = candle_core::safetensors::load(weights, &Device::Cpu)
+        .map_err(|e| invalid(weights, format!("not a readable safetensors file ({e})")))?;
+    let model = Gpt::from_tensors(meta.config.clone(), &tensors).map_err(|e| invalid(weights, e))?;
+    Ok((model, meta))
+}

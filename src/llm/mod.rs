@@ -1,0 +1,39 @@
+//! A small language model as a policy: the tokenizer, a GPT, KV-cache sampling,
+//! per-token log-probabilities, checkpoints, the arithmetic task with its rule
+//! rewards, the pre-training corpus and loop, and evaluation (chapters 5 and 6).
+//!
+//! Chapter 6 starts from [`load_base`]: the shipped base model and its tokenizer.
+
+pub mod checkpoint; // safetensors weights + JSON config, checked on load
+pub mod corpus; // the generated pre-training documents and their mix
+pub mod eval; // accuracy, format rate, pass@k, maj@k
+pub mod model; // the GPT: embeddings, causal attention, MLP, KV cache
+pub mod pretrain; // next-token cross-entropy, AdamW, warm-up + cosine
+pub mod sample; // batched KV-cache sampling, token log-probabilities
+pub mod task; // 3-digit addition, the R1-Zero template, rule rewards
+pub mod tokenizer; // characters + tags + template text as tokens
+
+pub use eval::{evaluate, maj_at_k, pass_at_k, Evaluation};
+pub use model::{Gpt, GptConfig};
+pub use sample::{sample, token_logprobs, SampleConfig, Samples};
+pub use task::Problem;
+pub use tokenizer::Tokenizer;
+
+/// The shipped base model (`assets/models/ch05-base.safetensors`) and its tokenizer.
+pub fn load_base() -> crate::error::Result<(Gpt, Tokenizer)> {
+    let tokenizer = Tokenizer::new();
+    let (model, _) = checkpoint::load(&checkpoint::shipped_path(), &tokenizer)?;
+    Ok((model, tokenizer))
+}
+
+/// Asks glibc to keep freed buffers instead of returning them to the OS after every
+/// step (CANDLE-NOTES.md: a GPT train step went from 0.77 s to 0.47 s). No effect on
+/// results; a no-op elsewhere than Linux with glibc.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; called before heavy allocation.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}

@@ -1,0 +1,267 @@
+//! A decoder-only transformer (GPT), small enough to read in one sitting.
+//!
+//! tokens → token + position embeddings → n × [x + attn(ln(x)); x + mlp(ln(x))] → ln → logits.
+//! Only differentiable candle ops: `ops::softmax` and a hand-written layer norm (the
+//! fused `softmax_last_dim` and `layer_norm` silently drop gradients, CANDLE-NOTES.md).
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+use serde::{Deserialize, Serialize};
+
+/// The shape of the model; saved beside the weights as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GptConfig {
+    pub vocab_size: usize,
+    /// Longest sequence (prompt + completion) the position embedding covers.
+    pub context: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub n_layers: usize,
+    /// Output head = token embedding transposed (fewer parameters).
+    pub tied_head: bool,
+}
+
+/// One pre-norm block: causal multi-head self-attention, then an MLP (ReLU: GELU cost
+/// 40% of a training step here, for no visible gain at this size).
+pub struct Block {
+    ln1: (Var, Var),
+    qkv: (Var, Var),
+    proj: (Var, Var),
+    ln2: (Var, Var),
+    fc: (Var, Var),
+    fc_out: (Var, Var),
+}
+
+pub struct Gpt {
+    pub cfg: GptConfig,
+    wte: Var,
+    wpe: Var,
+    blocks: Vec<Block>,
+    ln_f: (Var, Var),
+    head: Option<Var>,
+}
+
+/// Keys and values of the tokens seen so far, one (k, v) per layer, each [B, H, T, d_head].
+#[derive(Default)]
+pub struct KvCache {
+    layers: Vec<(Tensor, Tensor)>,
+}
+
+impl KvCache {
+    pub fn len(&self) -> usize {
+        self.layers.first().map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps only the given rows of the batch (drops finished sequences while sampling).
+    pub fn select_rows(&mut self, rows: &Tensor) -> candle_core::Result<()> {
+        for (k, v) in self.layers.iter_mut() {
+            *k = k.index_select(rows, 0)?;
+            *v = v.index_select(rows, 0)?;
+        }
+        Ok(())
+    }
+}
+
+/// Additive attention bias that lets position t see positions ≤ t (eq. 2): 0 or −1e9.
+pub fn causal_bias(t: usize) -> candle_core::Result<Tensor> {
+    let v: Vec<f32> = (0..t * t).map(|i| if i % t <= i / t { 0.0 } else { -1e9 }).collect();
+    Tensor::from_vec(v, (1, 1, t, t), &Device::Cpu)
+}
+
+fn var(shape: &[usize], values: Vec<f32>) -> candle_core::Result<Var> {
+    Var::from_tensor(&Tensor::from_vec(values, shape, &Device::Cpu)?)
+}
+
+fn normal(shape: &[usize], std: f32, rng: &mut impl Rng) -> candle_core::Result<Var> {
+    let n: usize = shape.iter().product();
+    let dist = Normal::new(0.0f32, std).expect("std is positive");
+    var(shape, (0..n).map(|_| dist.sample(rng)).collect())
+}
+
+fn constant(n: usize, value: f32) -> candle_core::Result<Var> {
+    var(&[n], vec![value; n])
+}
+
+/// x [N, in] · w [in, out] + b.
+fn linear(x: &Tensor, (w, b): &(Var, Var)) -> candle_core::Result<Tensor> {
+    x.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())
+}
+
+/// Layer norm over the last dimension, from differentiable ops.
+fn layer_norm(x: &Tensor, (g, b): &(Var, Var)) -> candle_core::Result<Tensor> {
+    let mu = x.mean_keepdim(D::Minus1)?;
+    let xc = x.broadcast_sub(&mu)?;
+    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+    xc.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(g.as_tensor())?.broadcast_add(b.as_tensor())
+}
+
+impl Gpt {
+    /// GPT-2 initialisation from the run's seeded RNG: N(0, 0.02), residual projections
+    /// scaled by 1/√(2·layers), zero biases, unit layer-norm gains.
+    pub fn new(cfg: GptConfig, rng: &mut impl Rng) -> candle_core::Result<Gpt> {
+        let (d, v) = (cfg.d_model, cfg.vocab_size);
+        let resid = 0.02 / (2.0 * cfg.n_layers as f32).sqrt();
+        let ln = || -> candle_core::Result<(Var, Var)> { Ok((constant(d, 1.0)?, constant(d, 0.0)?)) };
+        let wte = normal(&[v, d], 0.02, rng)?;
+        let wpe = normal(&[cfg.context, d], 0.02, rng)?;
+        let mut blocks = Vec::new();
+        for _ in 0..cfg.n_layers {
+            blocks.push(Block {
+                ln1: ln()?,
+                qkv: (normal(&[d, 3 * d], 0.02, rng)?, constant(3 * d, 0.0)?),
+                proj: (normal(&[d, d], resid, rng)?, constant(d, 0.0)?),
+                ln2: ln()?,
+                fc: (normal(&[d, 4 * d], 0.02, rng)?, constant(4 * d, 0.0)?),
+                fc_out: (normal(&[4 * d, d], resid, rng)?, constant(d, 0.0)?),
+            });
+        }
+        let head = if cfg.tied_head { None } else { Some(normal(&[d, v], 0.02, rng)?) };
+        Ok(Gpt { cfg, wte, wpe, blocks, ln_f: ln()?, head })
+    }
+
+    /// Every parameter with a stable name (the checkpoint's keys), in a fixed order.
+    pub fn named_vars(&self) -> Vec<(String, &Var)> {
+        let mut out = vec![("wte".to_string(), &self.wte), ("wpe".to_string(), &self.wpe)];
+        for (i, b) in self.blocks.iter().enumerate() {
+            for (name, (w, bias)) in [
+                ("ln1", &b.ln1),
+                ("qkv", &b.qkv),
+                ("proj", &b.proj),
+                ("ln2", &b.ln2),
+                ("fc", &b.fc),
+                ("fc_out", &b.fc_out),
+            ] {
+                out.push((format!("h{i}.{name}.w"), w));
+                out.push((format!("h{i}.{name}.b"), bias));
+            }
+        }
+        out.push(("ln_f.w".to_string(), &self.ln_f.0));
+        out.push(("ln_f.b".to_string(), &self.ln_f.1));
+        if let Some(h) = &self.head {
+            out.push(("head".to_string(), h));
+        }
+        out
+    }
+
+    pub fn vars(&self) -> Vec<Var> {
+        self.named_vars().into_iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn n_params(&self) -> usize {
+        self.named_vars().iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// Copies every parameter from `other` (same config): for a frozen reference model.
+    pub fn copy_from(&self, other: &Gpt) -> candle_core::Result<()> {
+        for ((_, a), (_, b)) in self.named_vars().into_iter().zip(other.named_vars()) {
+            a.set(b.as_tensor())?;
+        }
+        Ok(())
+    }
+
+    /// A deep copy with its own parameters.
+    pub fn duplicate(&self) -> candle_core::Result<Gpt> {
+        let mut rng = crate::rng::seeded(0, 0);
+        let copy = Gpt::new(self.cfg.clone(), &mut rng)?;
+        copy.copy_from(self)?;
+        Ok(copy)
+    }
+
+    /// Logits [B, T, V] of a batch of equal-length sequences `ids` [B, T] (u32), positions
+    /// 0..T, causal mask: the training forward pass.
+    pub fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let pos: Vec<u32> = (0..b).flat_map(|_| 0..t as u32).collect();
+        let pos = Tensor::from_vec(pos, (b, t), &Device::Cpu)?;
+        self.forward_with(ids, &pos, &causal_bias(t)?, None)
+    }
+
+    /// The general forward pass: `ids`, `pos` [B, T] (u32), an additive attention `bias`
+    /// broadcastable to [B, H, T, T_cache + T], and an optional KV cache that is read and
+    /// extended (sampling feeds one new token per step).
+    pub fn forward_with(
+        &self,
+        ids: &Tensor,
+        pos: &Tensor,
+        bias: &Tensor,
+        mut cache: Option<&mut KvCache>,
+    ) -> candle_core::Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let tok = self.wte.index_select(&ids.flatten_all()?, 0)?;
+        let posv = self.wpe.index_select(&pos.flatten_all()?, 0)?;
+        let mut x = (tok + posv)?; // [B·T, d]: the residual stream
+        for (l, block) in self.blocks.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().map(|c| (c, l));
+            x = (&x + self.attention(block, &layer_norm(&x, &block.ln1)?, b, t, bias, layer_cache)?)?;
+            let h = linear(&layer_norm(&x, &block.ln2)?, &block.fc)?.relu()?;
+            x = (&x + linear(&h, &block.fc_out)?)?;
+        }
+        let x = layer_norm(&x, &self.ln_f)?;
+        let logits = match &self.head {
+            Some(h) => x.matmul(h.as_tensor())?,
+            None => x.matmul(&self.wte.as_tensor().t()?)?,
+        };
+        logits.reshape((b, t, self.cfg.vocab_size))
+    }
+
+    /// Causal multi-head attention (eq. 1): softmax(q kᵀ/√d_head + bias) v, per head.
+    fn attention(
+        &self,
+        block: &Block,
+        x: &Tensor,
+        b: usize,
+        t: usize,
+        bias: &Tensor,
+        cache: Option<(&mut KvCache, usize)>,
+    ) -> candle_core::Result<Tensor> {
+        let (d, h) = (self.cfg.d_model, self.cfg.n_heads);
+        let hd = d / h;
+        let qkv = linear(x, &block.qkv)?; // [B·T, 3d]
+        let split = |i: usize| -> candle_core::Result<Tensor> {
+            qkv.narrow(1, i * d, d)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
+        };
+        let (q, mut k, mut v) = (split(0)?, split(1)?, split(2)?); // [B, H, T, hd]
+        if let Some((cache, l)) = cache {
+            if let Some((k0, v0)) = cache.layers.get(l) {
+                k = Tensor::cat(&[k0, &k], 2)?;
+                v = Tensor::cat(&[v0, &v], 2)?;
+                cache.layers[l] = (k.clone(), v.clone());
+            } else {
+                cache.layers.push((k.clone(), v.clone()));
+            }
+        }
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(bias)?;
+        let att = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b * t, d))?;
+        linear(&y, &block.proj)
+    }
+
+    /// Builds a model from named tensors (a checkpoint); every name and shape must match.
+    pub fn from_tensors(
+        cfg: GptConfig,
+        tensors: &std::collections::HashMap<String, Tensor>,
+    ) -> std::result::Result<Gpt, String> {
+        let model = Gpt::new(cfg, &mut crate::rng::seeded(0, 0)).map_err(|e| e.to_string())?;
+        for (name, v) in model.named_vars() {
+            let t = tensors.get(&name).ok_or_else(|| format!("tensor '{name}' is missing"))?;
+            if t.dims() != v.dims() || t.dtype() != DType::F32 {
+                return Err(format!(
+                    "tensor '{name}' has shape {:?} ({:?}), the config needs {:?} (F32)",
+                    t.dims(),
+                    t.dtype(),
+                    v.dims()
+                ));
+            }
+            v.set(t).map_err(|e| e.to_string())?;
+        }
+        if tensors.len() != model.named_vars().len() {
+            return Err(format!("{} tensors, the config needs {}", tensors.len(), model.named_vars().len()));
+        }
+        Ok(model)
+    }
+}
