@@ -24,7 +24,7 @@ pub const CHAPTER: &str = "ch05-language-model";
 
 /// Chapter 5: a small GPT pre-trained on arithmetic text, measured as a base model.
 #[derive(Parser, Debug, Clone, Serialize)]
-#[command(name = "ch05-language-model", version)]
+#[command(name = "ch05-language-model", version, allow_negative_numbers = true)]
 pub struct Args {
     #[command(flatten)]
     #[serde(skip)]

@@ -18,6 +18,9 @@ mod ch01;
 #[allow(dead_code)]
 #[path = "../../chapters/05-language-model/main.rs"]
 mod ch05;
+#[allow(dead_code)]
+#[path = "../../chapters/06-grpo/main.rs"]
+mod ch06;
 
 /// Runs every chapter of rl-sandbox and writes their outputs and a report.
 #[derive(Parser, Debug)]
@@ -62,6 +65,11 @@ const CHAPTERS: &[Chapter] = &[
         number: 5,
         name: ch05::CHAPTER,
         run: |out, quick| ch05::run(<ch05::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+    Chapter {
+        number: 6,
+        name: ch06::CHAPTER,
+        run: |out, quick| ch06::run(<ch06::Args as Parser>::parse_from(chapter_args(out, quick))),
     },
 ];
 
