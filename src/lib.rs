@@ -7,6 +7,8 @@ pub mod cli; // common flags, seeds, the exit-code-2 error path
 pub mod env; // environments behind one Gymnasium-like trait
 pub mod error; // the user-facing error type
 pub mod llm; // a small GPT as a policy: tokenizer, sampling, task, pre-training
+pub mod nn; // shared candle pieces: MLP, categorical policy head, Adam, gradient clipping
+pub mod pg; // policy gradient: REINFORCE, tabular softmax and neural
 pub mod plot; // learning curves with mean ± std bands, bar charts, grid pictures
 pub mod ppo; // GAE and PPO's diagnostics
 pub mod report; // run folders, summary.json, metrics.csv, tables, progress

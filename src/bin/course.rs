@@ -16,6 +16,9 @@ use std::time::Instant;
 #[path = "../../chapters/01-q-learning/main.rs"]
 mod ch01;
 #[allow(dead_code)]
+#[path = "../../chapters/02-policy-gradient/main.rs"]
+mod ch02;
+#[allow(dead_code)]
 #[path = "../../chapters/05-language-model/main.rs"]
 mod ch05;
 #[allow(dead_code)]
@@ -60,6 +63,11 @@ const CHAPTERS: &[Chapter] = &[
         number: 1,
         name: ch01::CHAPTER,
         run: |out, quick| ch01::run(<ch01::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+    Chapter {
+        number: 2,
+        name: ch02::CHAPTER,
+        run: |out, quick| ch02::run(<ch02::Args as Parser>::parse_from(chapter_args(out, quick))),
     },
     Chapter {
         number: 5,

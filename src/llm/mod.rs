@@ -7,6 +7,7 @@
 pub mod checkpoint; // safetensors weights + JSON config, checked on load
 pub mod corpus; // the generated pre-training documents and their mix
 pub mod eval; // accuracy, format rate, pass@k, maj@k
+pub mod grpo; // GRPO: rule rewards, group advantages, k3 KL, the clipped loss, the loop
 pub mod model; // the GPT: embeddings, causal attention, MLP, KV cache
 pub mod pretrain; // next-token cross-entropy, AdamW, warm-up + cosine
 pub mod sample; // batched KV-cache sampling, token log-probabilities
@@ -14,6 +15,7 @@ pub mod task; // 3-digit addition, the R1-Zero template, rule rewards
 pub mod tokenizer; // characters + tags + template text as tokens
 
 pub use eval::{evaluate, maj_at_k, pass_at_k, Evaluation};
+pub use grpo::{grpo_loss, Aggregation, GrpoConfig, LossConfig};
 pub use model::{Gpt, GptConfig};
 pub use sample::{sample, token_logprobs, SampleConfig, Samples};
 pub use task::Problem;

@@ -10,10 +10,12 @@
 
 pub mod mlp;
 pub mod optim;
+pub mod parallel;
 pub mod policy;
 
 pub use mlp::{Activation, Mlp, PlainMlp};
 pub use optim::{adam, clip_grad_norm};
+pub use parallel::{one_thread_per_run, parallel_runs};
 pub use policy::{entropy, log_probs, log_probs_of, sample_categorical};
 
 use crate::error::{Error, Result};

@@ -1,0 +1,410 @@
+//! GRPO (Shao et al., 2024) as DeepSeek-R1-Zero used it: reinforcement learning straight
+//! on the base model, with rule rewards, a group baseline instead of a critic, and a k3
+//! KL penalty to the frozen reference model (chapter 6; SEED-NOTES §6-7).
+//!
+//! The maths are small pure functions over plain numbers, tested against hand-computed
+//! values; [`grpo_loss`] is the same maths on tensors, so that autograd can take its
+//! gradient; [`train`] is the one loop that drives them. Equation numbers are those of
+//! chapters/06-grpo/README.md.
+
+use super::model::Gpt;
+use super::sample::{sample, token_logprobs, SampleConfig, Samples};
+use super::task::{self, Problem};
+use super::tokenizer::Tokenizer;
+use crate::error::{Error, Result};
+use candle_core::Tensor;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use serde::Serialize;
+use std::time::Instant;
+
+// ---------------------------------------------------------------------------------------
+// Rewards (eq. 1): rules only, no neural reward model.
+// ---------------------------------------------------------------------------------------
+
+/// The two rule rewards of one response and their sum, the reward GRPO maximises (eq. 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Reward {
+    /// 1 when the number inside `<answer>` is exactly right (all or nothing).
+    pub accuracy: f64,
+    /// 1 when the response is `<think> … </think> <answer> … </answer>` and nothing else.
+    pub format: f64,
+}
+
+impl Reward {
+    pub fn of(text: &str, problem: &Problem) -> Reward {
+        Reward { accuracy: task::accuracy_reward(text, problem), format: task::format_reward(text) }
+    }
+
+    /// r = r_acc + r_fmt (eq. 1).
+    pub fn total(&self) -> f64 {
+        self.accuracy + self.format
+    }
+}
+
+/// The number a response gives, tags or not: inside `<answer>` when there is one, else
+/// the last run of digits. Not a reward: a diagnostic that separates arithmetic from format.
+pub fn number_answer(text: &str) -> Option<&str> {
+    task::extract_answer(text).or_else(|| text.split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty()))
+}
+
+/// Whether the response writes column steps inside `<think>`: at least two equations
+/// there (`7+5=12 4+8+1=13`); a one-shot `<think> 47+85=132 </think>` has one.
+pub fn writes_steps(text: &str) -> bool {
+    match (text.find("<think>"), text.find("</think>")) {
+        (Some(a), Some(b)) if a < b => text[a..b].matches('=').count() >= 2,
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The maths on plain numbers.
+// ---------------------------------------------------------------------------------------
+
+/// Group-relative advantages (eq. 2): A_i = (r_i − mean(r)) / (std(r) + ε) within each
+/// consecutive group of `group` rewards (the sampler's prompt-major order). std is the
+/// population standard deviation. A group whose rewards are all equal has std 0 and gets
+/// zero advantages (0 / ε), never NaN: it carries no signal about which response is better.
+pub fn group_advantages(rewards: &[f64], group: usize, eps: f64) -> Vec<f64> {
+    assert!(
+        group >= 1 && rewards.len() % group == 0,
+        "group_advantages: {} rewards in groups of {group}",
+        rewards.len()
+    );
+    rewards
+        .chunks(group)
+        .flat_map(|rs| {
+            let mean = rs.iter().sum::<f64>() / rs.len() as f64;
+            let std = (rs.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>() / rs.len() as f64).sqrt();
+            rs.iter().map(move |r| (r - mean) / (std + eps))
+        })
+        .collect()
+}
+
+/// The k3 estimator of KL(π_θ ‖ π_ref) from one token drawn from π_θ (eq. 4):
+/// π_ref/π_θ − log(π_ref/π_θ) − 1, from the two log-probabilities. Never negative, since
+/// x − 1 ≥ log x, and 0 exactly when the two policies agree on the token. (The same
+/// estimator as `ppo::gae::kl_k3` with log r = log π_ref − log π_θ.)
+pub fn k3(logp: f64, logp_ref: f64) -> f64 {
+    let log_r = logp_ref - logp;
+    log_r.exp_m1() - log_r
+}
+
+/// The clipped per-token objective (eq. 3): min(ρ A, clip(ρ, 1−ε, 1+ε) A), ρ = π_θ/π_θold.
+pub fn clipped_objective(ratio: f64, advantage: f64, eps: f64) -> f64 {
+    (ratio * advantage).min(ratio.clamp(1.0 - eps, 1.0 + eps) * advantage)
+}
+
+/// Whether the clip is active for this token, so that its gradient through ρ is zero:
+/// the ratio has already moved past 1+ε in the direction a positive advantage pushes,
+/// or below 1−ε for a negative one.
+pub fn is_clipped(ratio: f64, advantage: f64, eps: f64) -> bool {
+    (advantage > 0.0 && ratio > 1.0 + eps) || (advantage < 0.0 && ratio < 1.0 - eps)
+}
+
+/// How per-token terms become one number (the batch holds many groups).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+pub enum Aggregation {
+    /// GRPO and DeepSeek (eq. 5): mean over each response's tokens, then mean over
+    /// responses. A token of a short response weighs more than one of a long response.
+    Sequence,
+    /// DAPO (eq. 6): sum over all tokens of the batch / number of tokens. Every token
+    /// weighs the same, so long responses count in proportion to their length.
+    Token,
+    /// Dr. GRPO (eq. 7): sum over all tokens / (responses × max_new), a constant. No
+    /// length normalisation at all, so no bias towards short or long responses.
+    Constant,
+}
+
+/// Aggregates per-token terms `x[i][t]` of a batch of responses (eqs. 5-7); `max_len` is
+/// the constant divisor's length (the generation budget) for [`Aggregation::Constant`].
+/// A response with no tokens adds nothing and counts as one response.
+pub fn aggregate(x: &[Vec<f64>], how: Aggregation, max_len: usize) -> f64 {
+    let n = x.len().max(1) as f64;
+    match how {
+        Aggregation::Sequence => x.iter().map(|row| row.iter().sum::<f64>() / row.len().max(1) as f64).sum::<f64>() / n,
+        Aggregation::Token => {
+            let tokens = x.iter().map(Vec::len).sum::<usize>().max(1) as f64;
+            x.iter().flatten().sum::<f64>() / tokens
+        }
+        Aggregation::Constant => x.iter().flatten().sum::<f64>() / (n * max_len.max(1) as f64),
+    }
+}
+
+/// The loss's hyper-parameters.
+#[derive(Clone, Debug, Serialize)]
+pub struct LossConfig {
+    /// Clip range ε of the ratio (eq. 3).
+    pub clip_eps: f64,
+    /// Weight β of the KL penalty (eq. 5).
+    pub beta: f64,
+    pub aggregation: Aggregation,
+    /// The constant divisor's length L_max for Dr. GRPO (eq. 7): the generation budget.
+    pub max_len: usize,
+}
+
+/// The GRPO objective J (eqs. 2-7) on plain numbers, per response i and token t:
+/// log π_θ, log π_θold, log π_ref, and one advantage per response. The loss is −J.
+pub fn objective(
+    logp: &[Vec<f64>],
+    logp_old: &[Vec<f64>],
+    logp_ref: &[Vec<f64>],
+    advantages: &[f64],
+    cfg: &LossConfig,
+) -> f64 {
+    let per_token: Vec<Vec<f64>> = (0..logp.len())
+        .map(|i| {
+            (0..logp[i].len())
+                .map(|t| {
+                    let ratio = (logp[i][t] - logp_old[i][t]).exp();
+                    clipped_objective(ratio, advantages[i], cfg.clip_eps) - cfg.beta * k3(logp[i][t], logp_ref[i][t])
+                })
+                .collect()
+        })
+        .collect();
+    aggregate(&per_token, cfg.aggregation, cfg.max_len)
+}
+
+// ---------------------------------------------------------------------------------------
+// The same maths on tensors, for autograd.
+// ---------------------------------------------------------------------------------------
+
+/// The GRPO loss −J (eqs. 2-7) as a differentiable scalar. `logp` [B, L] is log π_θ of
+/// the sampled tokens (with gradient), `logp_old` and `logp_ref` the same tokens under
+/// π_θold and π_ref (constants), `mask` [B, L] marks real tokens, `advantages` has one
+/// entry per response and is broadcast over its tokens.
+pub fn grpo_loss(
+    logp: &Tensor,
+    logp_old: &Tensor,
+    logp_ref: &Tensor,
+    mask: &Tensor,
+    advantages: &[f64],
+    cfg: &LossConfig,
+) -> candle_core::Result<Tensor> {
+    let (b, _) = logp.dims2()?;
+    let adv = Tensor::from_vec(advantages.iter().map(|&a| a as f32).collect(), (b, 1), logp.device())?;
+    // eq. (3): ρ = exp(log π_θ − log π_θold); min(ρA, clip(ρ)A).
+    let ratio = (logp - logp_old.detach())?.exp()?;
+    let unclipped = ratio.broadcast_mul(&adv)?;
+    let clipped = ratio.clamp(1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)?.broadcast_mul(&adv)?;
+    let surrogate = unclipped.minimum(&clipped)?;
+    // eq. (4): k3 = π_ref/π_θ − log(π_ref/π_θ) − 1.
+    let log_r = (logp_ref.detach() - logp)?;
+    let kl = ((log_r.exp()? - &log_r)? - 1.0)?;
+    let per_token = ((surrogate - (kl * cfg.beta)?)? * mask)?;
+    // eqs. (5)-(7).
+    let j = match cfg.aggregation {
+        Aggregation::Sequence => {
+            let lengths = mask.sum_keepdim(1)?.maximum(1.0)?;
+            per_token.sum_keepdim(1)?.div(&lengths)?.mean_all()?
+        }
+        Aggregation::Token => (per_token.sum_all()? / mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64)?,
+        Aggregation::Constant => (per_token.sum_all()? / (b * cfg.max_len.max(1)) as f64)?,
+    };
+    j.neg()
+}
+
+/// Rows of a [B, L] tensor as f64 vectors cut to each row's length.
+fn ragged(x: &Tensor, lengths: &[usize]) -> candle_core::Result<Vec<Vec<f64>>> {
+    Ok(x.to_vec2::<f32>()?
+        .into_iter()
+        .zip(lengths)
+        .map(|(row, &l)| row[..l].iter().map(|&v| v as f64).collect())
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// The training loop.
+// ---------------------------------------------------------------------------------------
+
+/// GRPO's hyper-parameters (the chapter's flags, with the lesson's defaults there).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrpoConfig {
+    /// GRPO steps: each samples a fresh batch of prompts × group responses.
+    pub steps: usize,
+    /// Prompts (questions) per step.
+    pub prompts: usize,
+    /// Responses per prompt, G.
+    pub group: usize,
+    /// AdamW learning rate.
+    pub lr: f64,
+    /// ε of the advantage's denominator (eq. 2).
+    pub adv_eps: f64,
+    /// Gradient updates per sampled batch, μ (1: π_θold = π_θ at the only update).
+    pub mu: usize,
+    pub loss: LossConfig,
+    /// How responses are drawn during training (temperature, top-k, max_new); the
+    /// chapter's flags record it.
+    #[serde(skip)]
+    pub sample: SampleConfig,
+    /// Held-out greedy evaluation every this many steps (and at the first and last).
+    pub eval_every: usize,
+    /// Held-out problems for that evaluation.
+    pub eval_problems: usize,
+}
+
+/// One GRPO step's record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StepLog {
+    pub step: usize,
+    /// Mean rewards of the step's samples.
+    pub reward: f64,
+    pub accuracy_reward: f64,
+    pub format_reward: f64,
+    /// Mean k3 KL(π_θold ‖ π_ref) per sampled token, before the update.
+    pub kl: f64,
+    /// Mean response length in tokens (the end token included).
+    pub length: f64,
+    /// Share of tokens whose ratio was clipped, over the μ updates.
+    pub clip_fraction: f64,
+    /// Share of groups whose rewards are all equal (zero advantage, no signal).
+    pub zero_spread: f64,
+    /// Share of responses that write column steps inside `<think>`.
+    pub writes_steps: f64,
+    /// Share of responses whose number is right, tags or not.
+    pub number_right: f64,
+    /// The loss −J of the first update.
+    pub loss: f64,
+    /// Seconds spent drawing responses, scoring them (rewards, advantages, reference
+    /// log-probabilities) and updating (forward, backward, AdamW, μ times).
+    pub sample_s: f64,
+    pub score_s: f64,
+    pub update_s: f64,
+    /// Tokens generated (responses only).
+    pub tokens: usize,
+    /// Held-out greedy accuracy and format rate, on steps with an evaluation.
+    pub heldout_accuracy: Option<f64>,
+    pub heldout_format: Option<f64>,
+}
+
+/// Greedy accuracy and format rate on held-out problems (no sampling, so no RNG).
+pub fn greedy_eval(model: &Gpt, tokenizer: &Tokenizer, problems: &[Problem], max_new: usize) -> Result<(f64, f64)> {
+    let c = |e: candle_core::Error| Error::invalid("held-out evaluation", e, "candle failed");
+    let prompts = super::eval::prompts(tokenizer, problems)?;
+    let cfg = SampleConfig { temperature: 0.0, top_k: 0, max_new };
+    let s = sample(model, tokenizer, &prompts, 1, &cfg, &mut crate::rng::seeded(0, 0)).map_err(c)?;
+    let n = problems.len() as f64;
+    let acc = s.texts.iter().zip(problems).map(|(t, p)| task::accuracy_reward(t, p)).sum::<f64>() / n;
+    let fmt = s.texts.iter().map(|t| task::format_reward(t)).sum::<f64>() / n;
+    Ok((acc, fmt))
+}
+
+/// Trains a copy of `base` with GRPO; `base` itself is the frozen reference π_ref.
+/// Problems and samples come from `seeded(seed, stream)`. `on_step` sees every step.
+pub fn train(
+    base: &Gpt,
+    tokenizer: &Tokenizer,
+    cfg: &GrpoConfig,
+    seed: u64,
+    stream: u64,
+    mut on_step: impl FnMut(&StepLog),
+) -> Result<(Gpt, Vec<StepLog>)> {
+    let c = |e: candle_core::Error| Error::invalid("GRPO", e, "candle failed");
+    let mut rng = crate::rng::seeded(seed, stream);
+    let policy = base.duplicate().map_err(c)?;
+    let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
+    let mut opt = AdamW::new(policy.vars(), params).map_err(c)?;
+    let heldout = task::test_problems(cfg.eval_problems);
+    let (g, max_new) = (cfg.group, cfg.sample.max_new);
+    let mut log = Vec::with_capacity(cfg.steps + 1);
+    for step in 0..=cfg.steps {
+        let mut entry = StepLog { step, ..StepLog::default() };
+        if step % cfg.eval_every == 0 || step == cfg.steps {
+            let (acc, fmt) = greedy_eval(&policy, tokenizer, &heldout, max_new)?;
+            (entry.heldout_accuracy, entry.heldout_format) = (Some(acc), Some(fmt));
+        }
+        if step == cfg.steps {
+            // The last record holds only the final evaluation.
+            on_step(&entry);
+            log.push(entry);
+            break;
+        }
+
+        // 1. Sample a group of G responses per prompt from π_θold (the current policy).
+        let t = Instant::now();
+        let problems: Vec<Problem> = (0..cfg.prompts).map(|_| Problem::sample_train(&mut rng)).collect();
+        let prompts = super::eval::prompts(tokenizer, &problems)?;
+        let s: Samples = sample(&policy, tokenizer, &prompts, g, &cfg.sample, &mut rng).map_err(c)?;
+        entry.sample_s = t.elapsed().as_secs_f64();
+
+        // 2. Score: rule rewards (eq. 1), group advantages (eq. 2), reference log-probs.
+        let t = Instant::now();
+        let rewards: Vec<Reward> = s.texts.iter().zip(&s.prompt).map(|(x, &p)| Reward::of(x, &problems[p])).collect();
+        let totals: Vec<f64> = rewards.iter().map(Reward::total).collect();
+        let advantages = group_advantages(&totals, g, cfg.adv_eps);
+        let rows: Vec<Vec<u32>> = s.prompt.iter().map(|&p| prompts[p].clone()).collect();
+        let lengths: Vec<usize> = s.ids.iter().map(Vec::len).collect();
+        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids).map_err(c)?;
+        let logp_ref = logp_ref.detach();
+        entry.score_s = t.elapsed().as_secs_f64();
+
+        // 3. Update μ times on the same batch. π_θold is the policy that sampled: at the
+        // first update it equals π_θ, so its log-probs are that forward pass's, detached.
+        let t = Instant::now();
+        let mut logp_old: Option<Tensor> = None;
+        let mut clipped = 0usize;
+        for k in 0..cfg.mu {
+            let (logp, mask) = token_logprobs(&policy, &rows, &s.ids).map_err(c)?;
+            let old = logp_old.get_or_insert_with(|| logp.detach()).clone();
+            let loss = grpo_loss(&logp, &old, &logp_ref, &mask, &advantages, &cfg.loss).map_err(c)?;
+            let value = loss.to_scalar::<f32>().map_err(c)? as f64;
+            if !value.is_finite() {
+                return Err(Error::NonFinite { what: "the GRPO loss".into(), step: step as u64 });
+            }
+            // Diagnostics from the pure functions on the same numbers.
+            let (lp, lo) = (ragged(&logp, &lengths).map_err(c)?, ragged(&old, &lengths).map_err(c)?);
+            for (i, (a, b)) in lp.iter().zip(&lo).enumerate() {
+                clipped += a
+                    .iter()
+                    .zip(b)
+                    .filter(|(x, y)| is_clipped((*x - *y).exp(), advantages[i], cfg.loss.clip_eps))
+                    .count();
+            }
+            if k == 0 {
+                entry.loss = value;
+                let lr = ragged(&logp_ref, &lengths).map_err(c)?;
+                let kls: Vec<Vec<f64>> =
+                    lp.iter().zip(&lr).map(|(a, b)| a.iter().zip(b).map(|(x, y)| k3(*x, *y)).collect()).collect();
+                entry.kl = aggregate(&kls, Aggregation::Token, max_new);
+            }
+            opt.backward_step(&loss).map_err(c)?;
+        }
+        entry.update_s = t.elapsed().as_secs_f64();
+
+        let n = s.texts.len() as f64;
+        let tokens: usize = lengths.iter().sum();
+        entry.reward = totals.iter().sum::<f64>() / n;
+        entry.accuracy_reward = rewards.iter().map(|r| r.accuracy).sum::<f64>() / n;
+        entry.format_reward = rewards.iter().map(|r| r.format).sum::<f64>() / n;
+        entry.length = tokens as f64 / n;
+        entry.tokens = tokens;
+        entry.clip_fraction = clipped as f64 / (tokens * cfg.mu).max(1) as f64;
+        entry.zero_spread =
+            totals.chunks(g).filter(|rs| rs.iter().all(|r| r == &rs[0])).count() as f64 / cfg.prompts as f64;
+        entry.writes_steps = s.texts.iter().filter(|x| writes_steps(x)).count() as f64 / n;
+        entry.number_right = s
+            .texts
+            .iter()
+            .zip(&s.prompt)
+            .filter(|(x, &p)| number_answer(x) == Some(problems[p].answer().to_string().as_str()))
+            .count() as f64
+            / n;
+        on_step(&entry);
+        log.push(entry);
+    }
+    Ok((policy, log))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_on_small_cases() {
+        assert_eq!(number_answer("The answer is 132."), Some("132"));
+        assert_eq!(number_answer("<think> 7+5=12 </think> <answer> 132 </answer>"), Some("132"));
+        assert_eq!(number_answer("no digits"), None);
+        assert!(writes_steps("<think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"));
+        assert!(!writes_steps("<think> 47+85=132 </think> <answer> 132 </answer>"));
+        assert!(!writes_steps("7+5=12 4+8+1=13"));
+    }
+}

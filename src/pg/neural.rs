@@ -1,0 +1,345 @@
+//! REINFORCE with an MLP softmax policy and a learned value baseline (candle), for
+//! environments with a vector observation and a few discrete actions (CartPole).
+//!
+//! One update: act for `batch_steps` steps with the current policy; compute the
+//! reward-to-go G_t (eq. 5, bootstrapped with V where a time limit or the batch end
+//! cut an episode); advantages Â_t = G_t − V(s_t) (eq. 6), optionally normalised; one
+//! Adam step on −mean(log π(a_t|s_t) Â_t) (eq. 8); then a few epochs of regression of
+//! V on G_t.
+
+use super::{normalize, reward_to_go};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::Optimizer;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::time::Instant;
+
+/// Hyper-parameters of neural REINFORCE, with the lesson's defaults.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NeuralConfig {
+    /// Hidden layer sizes of both networks.
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    pub gamma: f64,
+    /// Environment steps per update (the last episode of a batch continues in the next).
+    pub batch_steps: usize,
+    /// Environment steps in all (the budget); the run makes budget / batch_steps updates.
+    pub total_steps: u64,
+    pub policy_lr: f64,
+    pub value_lr: f64,
+    /// Adam's ε.
+    pub adam_eps: f64,
+    /// Decay both learning rates linearly to 0 over the run.
+    pub anneal_lr: bool,
+    /// Learn V and use G_t − V(s_t); without it, Ψ_t = G_t.
+    pub baseline: bool,
+    /// Scale the advantages of a batch to mean 0, std 1.
+    pub normalize_advantages: bool,
+    /// Passes of value regression over each batch.
+    pub value_epochs: usize,
+    /// Minibatch size of the value regression.
+    pub value_minibatch: usize,
+    /// Global gradient-norm clipping of each network (∞: none).
+    pub max_grad_norm: f64,
+}
+
+impl NeuralConfig {
+    pub fn updates(&self) -> usize {
+        (self.total_steps / self.batch_steps.max(1) as u64) as usize
+    }
+
+    /// Refuses settings that cannot train.
+    pub fn validate(&self) -> Result<()> {
+        use crate::error::{check_min, check_range};
+        check_range("--cartpole-gamma", self.gamma, 0.0, 1.0)?;
+        check_min("--cartpole-batch", self.batch_steps, 1)?;
+        if self.total_steps < self.batch_steps as u64 {
+            return Err(Error::invalid("--cartpole-steps", self.total_steps, "must be at least --cartpole-batch"));
+        }
+        check_range("--policy-lr", self.policy_lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("--value-lr", self.value_lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("--adam-eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
+        check_min("--value-minibatch", self.value_minibatch, 1)?;
+        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 4096) {
+            return Err(Error::invalid(
+                "--hidden",
+                format!("{:?}", self.hidden),
+                "give one to four layer sizes between 1 and 4096",
+            ));
+        }
+        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
+            return Err(Error::invalid("--max-grad-norm", self.max_grad_norm, "must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// One finished episode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpisodeLog {
+    /// Environment steps since training began, when the episode ended.
+    pub env_steps: u64,
+    pub ret: f64,
+    pub len: usize,
+}
+
+/// The diagnostics of one update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpdateLog {
+    pub env_steps: u64,
+    pub policy_loss: f64,
+    /// Mean squared error of V before this update's regression (NaN without a baseline).
+    pub value_loss: f64,
+    /// Mean entropy of π(·|s) over the batch, in nats (ln 2 = 0.69 is uniform).
+    pub entropy: f64,
+    /// 1 − Var(G − V)/Var(G) before the value update (NaN without a baseline).
+    pub explained_variance: f64,
+    /// Standard deviation of the batch's reward-to-go G_t: the RMS error of the best
+    /// constant prediction, for comparison with √value_loss.
+    pub return_std: f64,
+    /// ‖∇ policy loss‖ before clipping.
+    pub grad_norm: f64,
+    pub policy_lr: f64,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct NeuralRun {
+    pub episodes: Vec<EpisodeLog>,
+    pub updates: Vec<UpdateLog>,
+    pub env_steps: u64,
+    pub seconds: f64,
+    pub policy: Mlp,
+}
+
+impl NeuralRun {
+    /// Mean return of the last `k` finished episodes (NaN if none finished).
+    pub fn final_return(&self, k: usize) -> f64 {
+        let tail = &self.episodes[self.episodes.len().saturating_sub(k)..];
+        crate::stats::mean(&tail.iter().map(|e| e.ret).collect::<Vec<_>>())
+    }
+
+    /// The first step count at which the mean of the last `k` finished episodes
+    /// reached `threshold` (only once `k` episodes have finished).
+    pub fn steps_to(&self, threshold: f64, k: usize) -> Option<u64> {
+        let mut sum = 0.0;
+        for (i, e) in self.episodes.iter().enumerate() {
+            sum += e.ret;
+            if i >= k {
+                sum -= self.episodes[i - k].ret;
+            }
+            if i + 1 >= k && sum / k as f64 >= threshold {
+                return Some(e.env_steps);
+            }
+        }
+        None
+    }
+
+    /// The mean return of the last `k` episodes finished by each step count of `grid`
+    /// (NaN before `k` have finished): learning curves of runs whose episodes end at
+    /// different steps, on a common x axis.
+    pub fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(grid.len());
+        let mut i = 0;
+        for &x in grid {
+            while i < self.episodes.len() && self.episodes[i].env_steps as f64 <= x {
+                i += 1;
+            }
+            out.push(if i >= k {
+                crate::stats::mean(&self.episodes[i - k..i].iter().map(|e| e.ret).collect::<Vec<_>>())
+            } else {
+                f64::NAN
+            });
+        }
+        out
+    }
+}
+
+/// The REINFORCE loss of eq. (8): −mean_i log π(a_i|s_i) Â_i. Its gradient is minus
+/// the batch estimate of ∇J, so a descent step on it is an ascent step on J.
+/// `log_probs` `[N, A]` from [`nn::log_probs`], `actions` `[N]` (u32), `advantages` `[N]`
+/// (treated as constants).
+pub fn policy_loss(log_probs: &Tensor, actions: &Tensor, advantages: &Tensor) -> candle_core::Result<Tensor> {
+    let taken = nn::log_probs_of(log_probs, actions)?;
+    (taken * advantages.detach())?.mean_all()?.neg()
+}
+
+/// Mean squared error of the value predictions `values` `[N, 1]` against `returns` `[N]`.
+pub fn value_loss(values: &Tensor, returns: &Tensor) -> candle_core::Result<Tensor> {
+    (values.squeeze(1)? - returns)?.sqr()?.mean_all()
+}
+
+/// One batch of experience, flat.
+struct Batch {
+    obs: Vec<f32>,
+    actions: Vec<u32>,
+    rewards: Vec<f64>,
+    /// (start, end, bootstrap observation) of each episode piece: `None` when the piece
+    /// ends in a terminal state, the next observation when it was cut.
+    pieces: Vec<(usize, usize, Option<Vec<f32>>)>,
+}
+
+/// Trains a policy on `env` with REINFORCE. `obs_dim` and `n_actions` size the networks;
+/// `on_update` is called after every update with the updates done and the total.
+pub fn train<E, R>(
+    env: &mut E,
+    obs_dim: usize,
+    n_actions: usize,
+    cfg: &NeuralConfig,
+    rng: &mut R,
+    mut on_update: impl FnMut(usize, usize),
+) -> Result<NeuralRun>
+where
+    E: Env<Action = usize>,
+    E::Obs: AsRef<[f32]>,
+    R: Rng + ?Sized,
+{
+    cfg.validate()?;
+    let started = Instant::now();
+    let c = candle_error("CartPole REINFORCE");
+    let sizes = |out: usize| [&[obs_dim][..], &cfg.hidden, &[out]].concat();
+    // A small last layer: the policy starts close to uniform.
+    let policy = Mlp::new(&sizes(n_actions), cfg.activation, 0.01, DType::F32, rng).map_err(&c)?;
+    let value = Mlp::new(&sizes(1), cfg.activation, 1.0, DType::F32, rng).map_err(&c)?;
+    let mut policy_opt = adam(policy.vars(), cfg.policy_lr, cfg.adam_eps).map_err(&c)?;
+    let mut value_opt = adam(value.vars(), cfg.value_lr, cfg.adam_eps).map_err(&c)?;
+
+    let updates = cfg.updates();
+    let mut run = NeuralRun { episodes: vec![], updates: vec![], env_steps: 0, seconds: 0.0, policy: policy.clone() };
+    let mut obs: Vec<f32> = env.reset(rng).as_ref().to_vec();
+    let (mut ep_return, mut ep_len) = (0.0, 0usize);
+    for update in 0..updates {
+        let step = update as u64 + 1;
+        if cfg.anneal_lr {
+            let frac = 1.0 - update as f64 / updates as f64;
+            policy_opt.set_learning_rate(cfg.policy_lr * frac);
+            value_opt.set_learning_rate(cfg.value_lr * frac);
+        }
+
+        // 1. Act: a plain-f32 copy of the policy is much faster than candle at batch 1.
+        let acting = policy.plain().map_err(&c)?;
+        let mut batch = Batch { obs: vec![], actions: vec![], rewards: vec![], pieces: vec![] };
+        let mut piece_start = 0;
+        for t in 0..cfg.batch_steps {
+            let a = nn::sample_categorical(&acting.forward(&obs), rng);
+            let out = env.step(a);
+            batch.obs.extend_from_slice(&obs);
+            batch.actions.push(a as u32);
+            batch.rewards.push(out.reward);
+            run.env_steps += 1;
+            ep_return += out.reward;
+            ep_len += 1;
+            obs = out.obs.as_ref().to_vec();
+            let last = t + 1 == cfg.batch_steps;
+            if out.done() || last {
+                // Terminated: nothing follows. Truncated or cut by the batch end: the
+                // state still has a value, which V estimates.
+                let tail = if out.terminated { None } else { Some(obs.clone()) };
+                batch.pieces.push((piece_start, t + 1, tail));
+                piece_start = t + 1;
+            }
+            if out.done() {
+                run.episodes.push(EpisodeLog { env_steps: run.env_steps, ret: ep_return, len: ep_len });
+                (ep_return, ep_len) = (0.0, 0);
+                obs = env.reset(rng).as_ref().to_vec();
+            }
+        }
+        let n = batch.actions.len();
+        let obs_t = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
+
+        // 2. Returns and advantages (eqs. 5, 6).
+        let values: Vec<f64> = if cfg.baseline { predict(&value, &batch.obs, obs_dim).map_err(&c)? } else { vec![] };
+        let tails: Vec<f32> = batch.pieces.iter().filter_map(|p| p.2.clone()).flatten().collect();
+        let tail_values = if cfg.baseline { predict(&value, &tails, obs_dim).map_err(&c)? } else { vec![] };
+        let mut returns = Vec::with_capacity(n);
+        let mut k = 0;
+        for (start, end, tail) in &batch.pieces {
+            let bootstrap = match tail {
+                Some(_) if cfg.baseline => {
+                    k += 1;
+                    tail_values[k - 1]
+                }
+                _ => 0.0,
+            };
+            returns.extend(reward_to_go(&batch.rewards[*start..*end], cfg.gamma, bootstrap));
+        }
+        let mut advantages: Vec<f64> =
+            if cfg.baseline { returns.iter().zip(&values).map(|(g, v)| g - v).collect() } else { returns.clone() };
+        if cfg.normalize_advantages {
+            normalize(&mut advantages);
+        }
+
+        // 3. One policy-gradient step (eq. 8).
+        let actions_t = Tensor::from_vec(batch.actions.clone(), n, &Device::Cpu).map_err(&c)?;
+        let adv_t =
+            Tensor::from_vec(advantages.iter().map(|&a| a as f32).collect::<Vec<_>>(), n, &Device::Cpu).map_err(&c)?;
+        let log_probs = nn::log_probs(&policy.forward(&obs_t).map_err(&c)?).map_err(&c)?;
+        let loss = policy_loss(&log_probs, &actions_t, &adv_t).map_err(&c)?;
+        let loss_value = check_finite(scalar(&loss).map_err(&c)?, "the policy loss", step)?;
+        let entropy = scalar(&nn::entropy(&log_probs).map_err(&c)?).map_err(&c)?;
+        let mut grads = loss.backward().map_err(&c)?;
+        let grad_norm = clip_grad_norm(&mut grads, &policy.vars(), cfg.max_grad_norm).map_err(&c)?;
+        check_finite(grad_norm, "the policy gradient norm", step)?;
+        policy_opt.step(&grads).map_err(&c)?;
+
+        // 4. Fit V to the returns (MSE), in shuffled minibatches.
+        let (mut value_loss_before, mut explained) = (f64::NAN, f64::NAN);
+        if cfg.baseline {
+            value_loss_before = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
+            explained = crate::ppo::explained_variance(&values, &returns);
+            let returns_f32: Vec<f32> = returns.iter().map(|&g| g as f32).collect();
+            let mut order: Vec<usize> = (0..n).collect();
+            for _ in 0..cfg.value_epochs {
+                order.shuffle(rng);
+                for chunk in order.chunks(cfg.value_minibatch) {
+                    let idx = Tensor::from_vec(
+                        chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(),
+                        chunk.len(),
+                        &Device::Cpu,
+                    )
+                    .map_err(&c)?;
+                    let x = obs_t.index_select(&idx, 0).map_err(&c)?;
+                    let g: Vec<f32> = chunk.iter().map(|&i| returns_f32[i]).collect();
+                    let g = Tensor::from_vec(g, chunk.len(), &Device::Cpu).map_err(&c)?;
+                    let loss = value_loss(&value.forward(&x).map_err(&c)?, &g).map_err(&c)?;
+                    check_finite(scalar(&loss).map_err(&c)?, "the value loss", step)?;
+                    let mut grads = loss.backward().map_err(&c)?;
+                    clip_grad_norm(&mut grads, &value.vars(), cfg.max_grad_norm).map_err(&c)?;
+                    value_opt.step(&grads).map_err(&c)?;
+                }
+            }
+        }
+        run.updates.push(UpdateLog {
+            env_steps: run.env_steps,
+            policy_loss: loss_value,
+            value_loss: value_loss_before,
+            entropy,
+            explained_variance: explained,
+            return_std: crate::stats::std(&returns),
+            grad_norm,
+            policy_lr: policy_opt.learning_rate(),
+        });
+        on_update(update + 1, updates);
+    }
+    run.seconds = started.elapsed().as_secs_f64();
+    run.policy = policy;
+    Ok(run)
+}
+
+/// V(s) for a flat list of observations.
+fn predict(value: &Mlp, obs: &[f32], obs_dim: usize) -> candle_core::Result<Vec<f64>> {
+    let n = obs.len() / obs_dim;
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let x = Tensor::from_vec(obs.to_vec(), (n, obs_dim), &Device::Cpu)?;
+    let v = value.forward(&x)?.squeeze(1)?.to_vec1::<f32>()?;
+    Ok(v.into_iter().map(f64::from).collect())
+}
+
+fn scalar(t: &Tensor) -> candle_core::Result<f64> {
+    t.to_dtype(DType::F64)?.to_scalar::<f64>()
+}
