@@ -147,11 +147,7 @@ impl Args {
 fn main() -> ExitCode {
     // One intra-op thread per run, before candle starts its pools (they read these
     // once): runs go in parallel instead (CANDLE-NOTES: 1.74x on 2 cores).
-    for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
-        if std::env::var_os(var).is_none() {
-            std::env::set_var(var, "1");
-        }
-    }
+    rl_sandbox::nn::one_thread_per_run();
     rl_sandbox::llm::tune_allocator();
     cli::run(run)
 }
@@ -175,11 +171,7 @@ struct Outcome {
 pub fn run(mut args: Args) -> Result<Summary> {
     args.validate()?;
     // When called from the course binary, main() above did not run: the same default.
-    for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
-        if std::env::var_os(var).is_none() {
-            std::env::set_var(var, "1");
-        }
-    }
+    rl_sandbox::nn::one_thread_per_run();
     let started = Instant::now();
     if args.common.quick {
         // Small enough for the tests and the course's quick mode (seconds).
