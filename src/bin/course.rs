@@ -19,11 +19,20 @@ mod ch01;
 #[path = "../../chapters/02-policy-gradient/main.rs"]
 mod ch02;
 #[allow(dead_code)]
+#[path = "../../chapters/03-trpo/main.rs"]
+mod ch03;
+#[allow(dead_code)]
+#[path = "../../chapters/04-ppo/main.rs"]
+mod ch04;
+#[allow(dead_code)]
 #[path = "../../chapters/05-language-model/main.rs"]
 mod ch05;
 #[allow(dead_code)]
 #[path = "../../chapters/06-grpo/main.rs"]
 mod ch06;
+#[allow(dead_code)]
+#[path = "../../chapters/07-r1-pipeline/main.rs"]
+mod ch07;
 
 /// Runs every chapter of rl-sandbox and writes their outputs and a report.
 #[derive(Parser, Debug)]
@@ -70,6 +79,16 @@ const CHAPTERS: &[Chapter] = &[
         run: |out, quick| ch02::run(<ch02::Args as Parser>::parse_from(chapter_args(out, quick))),
     },
     Chapter {
+        number: 3,
+        name: ch03::CHAPTER,
+        run: |out, quick| ch03::run(<ch03::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+    Chapter {
+        number: 4,
+        name: ch04::CHAPTER,
+        run: |out, quick| ch04::run(<ch04::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+    Chapter {
         number: 5,
         name: ch05::CHAPTER,
         run: |out, quick| ch05::run(<ch05::Args as Parser>::parse_from(chapter_args(out, quick))),
@@ -78,6 +97,11 @@ const CHAPTERS: &[Chapter] = &[
         number: 6,
         name: ch06::CHAPTER,
         run: |out, quick| ch06::run(<ch06::Args as Parser>::parse_from(chapter_args(out, quick))),
+    },
+    Chapter {
+        number: 7,
+        name: ch07::CHAPTER,
+        run: |out, quick| ch07::run(<ch07::Args as Parser>::parse_from(chapter_args(out, quick))),
     },
 ];
 
