@@ -8,11 +8,13 @@
 //! - the fused `softmax_last_dim` (and the fast norms) silently drop gradients, so the
 //!   policy head uses `candle_nn::ops::log_softmax`.
 
+pub mod gaussian;
 pub mod mlp;
 pub mod optim;
 pub mod parallel;
 pub mod policy;
 
+pub use gaussian::{gaussian_entropy, gaussian_log_prob, gaussian_log_prob_plain, sample_gaussian};
 pub use mlp::{Activation, Mlp, PlainMlp};
 pub use optim::{adam, clip_grad_norm};
 pub use parallel::{one_thread_per_run, parallel_runs};
