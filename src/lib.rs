@@ -13,6 +13,7 @@ pub mod plot; // learning curves with mean ± std bands, bar charts, grid pictur
 pub mod ppo; // GAE and PPO's diagnostics
 pub mod report; // run folders, summary.json, metrics.csv, tables, progress
 pub mod rng; // the seeded RNG of every run
+pub mod rollout; // on-policy experience: N environment copies, batches, GAE per copy, episode logs
 pub mod stats; // mean, std, median over seeds
 pub mod tabular; // value iteration and Q-learning
 pub mod trpo; // conjugate gradient and the trust-region step

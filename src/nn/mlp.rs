@@ -94,6 +94,23 @@ impl Mlp {
         Ok(h)
     }
 
+    /// The single output of a one-output network (a value function) for each row of
+    /// `rows`, a flat row-major list of inputs.
+    pub fn values(&self, rows: &[f32]) -> candle_core::Result<Vec<f64>> {
+        let n = rows.len() / self.sizes[0];
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let x = Tensor::from_vec(rows.to_vec(), (n, self.sizes[0]), &Device::Cpu)?.to_dtype(self.dtype())?;
+        let v = self.forward(&x)?.squeeze(1)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        Ok(v)
+    }
+
+    /// The floating-point type of the weights.
+    pub fn dtype(&self) -> DType {
+        self.layers[0].0.dtype()
+    }
+
     /// Every parameter, weight then bias, layer by layer.
     pub fn vars(&self) -> Vec<Var> {
         self.layers.iter().flat_map(|(w, b)| [w.clone(), b.clone()]).collect()

@@ -21,6 +21,15 @@ pub fn entropy(log_probs: &Tensor) -> candle_core::Result<Tensor> {
     (log_probs.exp()? * log_probs)?.sum(D::Minus1)?.mean_all()?.neg()
 }
 
+/// Draws an action from softmax(`logits`) and returns it with its log-probability
+/// log π(a) = logit_a − log Σ exp(logits) (what an on-policy batch records as log π_old).
+pub fn sample_with_log_prob<R: Rng + ?Sized>(logits: &[f32], rng: &mut R) -> (usize, f64) {
+    let a = sample_categorical(logits, rng);
+    let max = logits.iter().fold(f32::NEG_INFINITY, |m, &l| m.max(l)) as f64;
+    let log_z = max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
+    (a, logits[a] as f64 - log_z)
+}
+
 /// Draws an action from softmax(`logits`) by inverting the cumulative distribution
 /// with one uniform draw (computed in f64, so tiny probabilities are not lost).
 pub fn sample_categorical<R: Rng + ?Sized>(logits: &[f32], rng: &mut R) -> usize {
@@ -35,4 +44,28 @@ pub fn sample_categorical<R: Rng + ?Sized>(logits: &[f32], rng: &mut R) -> usize
         u -= w;
     }
     logits.len() - 1 // only reached through rounding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampled_log_prob_is_the_log_softmax() {
+        let logits = [1.0f32, -2.0, 0.5];
+        let z: f64 = logits.iter().map(|&l| (l as f64).exp()).sum();
+        let mut rng = crate::rng::seeded(3, 0);
+        let mut counts = [0usize; 3];
+        for _ in 0..20_000 {
+            let (a, lp) = sample_with_log_prob(&logits, &mut rng);
+            assert!((lp - ((logits[a] as f64).exp() / z).ln()).abs() < 1e-12);
+            counts[a] += 1;
+        }
+        // Frequencies within 4 standard errors of the probabilities.
+        for (a, &c) in counts.iter().enumerate() {
+            let p = (logits[a] as f64).exp() / z;
+            let se = (p * (1.0 - p) / 20_000.0).sqrt();
+            assert!((c as f64 / 20_000.0 - p).abs() < 4.0 * se, "action {a}: {c}");
+        }
+    }
 }

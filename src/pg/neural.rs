@@ -77,14 +77,7 @@ impl NeuralConfig {
     }
 }
 
-/// One finished episode.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpisodeLog {
-    /// Environment steps since training began, when the episode ended.
-    pub env_steps: u64,
-    pub ret: f64,
-    pub len: usize,
-}
+pub use crate::rollout::EpisodeLog;
 
 /// The diagnostics of one update.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -118,43 +111,18 @@ pub struct NeuralRun {
 impl NeuralRun {
     /// Mean return of the last `k` finished episodes (NaN if none finished).
     pub fn final_return(&self, k: usize) -> f64 {
-        let tail = &self.episodes[self.episodes.len().saturating_sub(k)..];
-        crate::stats::mean(&tail.iter().map(|e| e.ret).collect::<Vec<_>>())
+        crate::rollout::final_return(&self.episodes, k)
     }
 
     /// The first step count at which the mean of the last `k` finished episodes
     /// reached `threshold` (only once `k` episodes have finished).
     pub fn steps_to(&self, threshold: f64, k: usize) -> Option<u64> {
-        let mut sum = 0.0;
-        for (i, e) in self.episodes.iter().enumerate() {
-            sum += e.ret;
-            if i >= k {
-                sum -= self.episodes[i - k].ret;
-            }
-            if i + 1 >= k && sum / k as f64 >= threshold {
-                return Some(e.env_steps);
-            }
-        }
-        None
+        crate::rollout::first_reaching(&self.episodes, threshold, k).map(|e| e.env_steps)
     }
 
-    /// The mean return of the last `k` episodes finished by each step count of `grid`
-    /// (NaN before `k` have finished): learning curves of runs whose episodes end at
-    /// different steps, on a common x axis.
+    /// The mean return of the last `k` episodes finished by each step count of `grid`.
     pub fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
-        let mut out = Vec::with_capacity(grid.len());
-        let mut i = 0;
-        for &x in grid {
-            while i < self.episodes.len() && self.episodes[i].env_steps as f64 <= x {
-                i += 1;
-            }
-            out.push(if i >= k {
-                crate::stats::mean(&self.episodes[i - k..i].iter().map(|e| e.ret).collect::<Vec<_>>())
-            } else {
-                f64::NAN
-            });
-        }
-        out
+        crate::rollout::trailing_return_on_grid(&self.episodes, grid, k)
     }
 }
 
@@ -242,7 +210,8 @@ where
                 piece_start = t + 1;
             }
             if out.done() {
-                run.episodes.push(EpisodeLog { env_steps: run.env_steps, ret: ep_return, len: ep_len });
+                let seconds = started.elapsed().as_secs_f64();
+                run.episodes.push(EpisodeLog { env_steps: run.env_steps, seconds, ret: ep_return, len: ep_len });
                 (ep_return, ep_len) = (0.0, 0);
                 obs = env.reset(rng).as_ref().to_vec();
             }
@@ -251,9 +220,9 @@ where
         let obs_t = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
 
         // 2. Returns and advantages (eqs. 5, 6).
-        let values: Vec<f64> = if cfg.baseline { predict(&value, &batch.obs, obs_dim).map_err(&c)? } else { vec![] };
+        let values: Vec<f64> = if cfg.baseline { value.values(&batch.obs).map_err(&c)? } else { vec![] };
         let tails: Vec<f32> = batch.pieces.iter().filter_map(|p| p.2.clone()).flatten().collect();
-        let tail_values = if cfg.baseline { predict(&value, &tails, obs_dim).map_err(&c)? } else { vec![] };
+        let tail_values = if cfg.baseline { value.values(&tails).map_err(&c)? } else { vec![] };
         let mut returns = Vec::with_capacity(n);
         let mut k = 0;
         for (start, end, tail) in &batch.pieces {
@@ -327,17 +296,6 @@ where
     run.seconds = started.elapsed().as_secs_f64();
     run.policy = policy;
     Ok(run)
-}
-
-/// V(s) for a flat list of observations.
-fn predict(value: &Mlp, obs: &[f32], obs_dim: usize) -> candle_core::Result<Vec<f64>> {
-    let n = obs.len() / obs_dim;
-    if n == 0 {
-        return Ok(vec![]);
-    }
-    let x = Tensor::from_vec(obs.to_vec(), (n, obs_dim), &Device::Cpu)?;
-    let v = value.forward(&x)?.squeeze(1)?.to_vec1::<f32>()?;
-    Ok(v.into_iter().map(f64::from).collect())
 }
 
 fn scalar(t: &Tensor) -> candle_core::Result<f64> {
