@@ -94,6 +94,23 @@ impl Mlp {
         Ok(h)
     }
 
+    /// The same function as [`Mlp::forward`], faster to differentiate on a batch: each
+    /// bias enters as `ones [N, 1] · b [1, out]`, so that its gradient (a sum over the
+    /// batch) is a matrix product instead of candle's strided reduction, which took a
+    /// fifth of a PPO minibatch step. The outputs are identical; bias gradients agree
+    /// up to the order of a float sum.
+    pub fn forward_batch(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let ones = Tensor::ones((x.dim(0)?, 1), x.dtype(), x.device())?;
+        let mut h = x.clone();
+        for (k, (w, b)) in self.layers.iter().enumerate() {
+            h = (h.matmul(w.as_tensor())? + ones.matmul(&b.as_tensor().unsqueeze(0)?)?)?;
+            if k + 1 < self.layers.len() {
+                h = self.activation.apply(&h)?;
+            }
+        }
+        Ok(h)
+    }
+
     /// The single output of a one-output network (a value function) for each row of
     /// `rows`, a flat row-major list of inputs.
     pub fn values(&self, rows: &[f32]) -> candle_core::Result<Vec<f64>> {

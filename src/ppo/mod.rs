@@ -1,6 +1,7 @@
 //! PPO (chapter 4): advantage estimation, the clipped and KL-penalised surrogate losses,
 //! and the diagnostics that explain a PPO update.
 
+pub mod bias_variance;
 pub mod gae;
 pub mod loss;
 
@@ -9,3 +10,6 @@ pub use loss::{
     adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, ratio, surrogate_loss,
     value_loss,
 };
+pub mod train;
+
+pub use train::{evaluate, train, Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, UpdateLog};

@@ -1,0 +1,557 @@
+//! The PPO training loop (one loop for PPO-clip, PPO with the adaptive KL penalty and
+//! plain policy gradient), for any policy head that implements [`Actor`].
+//!
+//! One update (the lesson's pseudocode):
+//! 1. act for `n_steps` steps in each of the `n_envs` copies with the current policy,
+//!    recording log π_old(a_t|s_t) ([`crate::rollout::collect`]);
+//! 2. V(s_t) and V(s_{t+1}) from the critic, GAE advantages and returns per copy
+//!    (eqs. 6-8);
+//! 3. `epochs` passes over the batch in shuffled minibatches: one Adam step each on
+//!    policy loss (eq. 3, 4 or 2) + c_V · value loss (eq. 9) − c_H · entropy, with the
+//!    advantages normalised per minibatch (eq. 10) and the global gradient norm clipped;
+//! 4. diagnostics between the policy before and after the update: KL (k1, k3,
+//!    eqs. 12-13), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
+
+use super::loss::{
+    adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, surrogate_loss,
+    value_loss,
+};
+use super::{explained_variance, kl_k1, kl_k3};
+use crate::env::Env;
+use crate::error::{check_min, check_range, Error, Result};
+use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp, PlainMlp};
+use crate::rollout::{self, EpisodeLog, VecEnv};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::Optimizer;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::time::Instant;
+
+/// Which policy objective an update maximises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// PPO2: the clipped surrogate (eq. 3).
+    Clip,
+    /// PPO1: the surrogate minus β·KL, β adapted after every update (eqs. 4, 5).
+    KlPenalty,
+    /// The unclipped surrogate r·A (eq. 2); with one epoch of one minibatch, this is
+    /// plain policy gradient with a learned baseline (A2C-style).
+    Vanilla,
+}
+
+impl Objective {
+    pub fn label(self) -> &'static str {
+        match self {
+            Objective::Clip => "PPO-clip",
+            Objective::KlPenalty => "PPO-KL (adaptive β)",
+            Objective::Vanilla => "policy gradient (1 epoch)",
+        }
+    }
+}
+
+/// PPO's hyper-parameters, with the defaults of the lesson's CartPole run (the
+/// RL Baselines3 Zoo settings for CartPole-v1).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PpoConfig {
+    /// Hidden layer sizes of the actor and of the critic (two separate networks).
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    /// Environment copies stepped together (N).
+    pub n_envs: usize,
+    /// Steps per copy per update (T): a batch has N·T rows.
+    pub n_steps: usize,
+    /// Rows per gradient step.
+    pub minibatch: usize,
+    /// Passes over each batch (K).
+    pub epochs: usize,
+    /// Environment steps in all; the run makes total_steps / (N·T) updates.
+    pub total_steps: u64,
+    pub gamma: f64,
+    /// GAE's λ (eq. 7).
+    pub lambda: f64,
+    pub objective: Objective,
+    /// Adam's learning rate (at the start, if annealed).
+    pub lr: f64,
+    /// Decay the learning rate linearly to 0 over the run.
+    pub anneal_lr: bool,
+    /// Adam's ε.
+    pub adam_eps: f64,
+    /// ε of the clipped surrogate (eq. 3), at the start if annealed.
+    pub clip_range: f64,
+    /// Decay ε linearly to 0 over the run.
+    pub anneal_clip: bool,
+    /// PPO1's KL target d_targ (eq. 5).
+    pub target_kl: f64,
+    /// PPO1's starting β.
+    pub init_beta: f64,
+    /// Clip the value function's change to ±this per update (eq. 9); None: plain MSE.
+    pub clip_value: Option<f64>,
+    /// c_V, the weight of the value loss.
+    pub vf_coef: f64,
+    /// c_H, the weight of the entropy bonus.
+    pub ent_coef: f64,
+    /// Scale each minibatch's advantages to mean 0, std 1 (eq. 10).
+    pub normalize_advantages: bool,
+    /// Global gradient-norm clipping of actor and critic together.
+    pub max_grad_norm: f64,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        PpoConfig {
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            n_envs: 8,
+            n_steps: 32,
+            minibatch: 256,
+            epochs: 20,
+            total_steps: 100_000,
+            gamma: 0.98,
+            lambda: 0.8,
+            objective: Objective::Clip,
+            lr: 1e-3,
+            anneal_lr: true,
+            adam_eps: 1e-5,
+            clip_range: 0.2,
+            anneal_clip: true,
+            target_kl: 0.01,
+            init_beta: 1.0,
+            clip_value: None,
+            vf_coef: 0.5,
+            ent_coef: 0.0,
+            normalize_advantages: true,
+            max_grad_norm: 0.5,
+        }
+    }
+}
+
+impl PpoConfig {
+    /// Rows of one batch, N·T.
+    pub fn batch_size(&self) -> usize {
+        self.n_envs * self.n_steps
+    }
+
+    pub fn updates(&self) -> usize {
+        (self.total_steps / self.batch_size().max(1) as u64) as usize
+    }
+
+    /// Refuses settings that cannot train, naming the flag and the value.
+    pub fn validate(&self) -> Result<()> {
+        check_range("--n-envs", self.n_envs as f64, 1.0, 1024.0)?;
+        check_min("--n-steps", self.n_steps, 1)?;
+        check_min("--minibatch", self.minibatch, 1)?;
+        check_range("--epochs", self.epochs as f64, 1.0, 1000.0)?;
+        if self.total_steps < self.batch_size() as u64 {
+            return Err(Error::invalid(
+                "--steps",
+                self.total_steps,
+                &format!("must be at least one batch, --n-envs × --n-steps = {}", self.batch_size()),
+            ));
+        }
+        check_range("--gamma", self.gamma, 0.0, 1.0)?;
+        check_range("--lambda", self.lambda, 0.0, 1.0)?;
+        check_range("--lr", self.lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("--adam-eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
+        if !(self.clip_range > 0.0 && self.clip_range < 1.0) {
+            return Err(Error::invalid("--clip-range", self.clip_range, "must be in (0, 1)"));
+        }
+        if !(self.target_kl > 0.0 && self.target_kl.is_finite()) {
+            return Err(Error::invalid("--target-kl", self.target_kl, "must be positive"));
+        }
+        if !(self.init_beta > 0.0 && self.init_beta.is_finite()) {
+            return Err(Error::invalid("--init-beta", self.init_beta, "must be positive"));
+        }
+        if let Some(c) = self.clip_value {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(Error::invalid("--clip-value", c, "must be positive (leave it out for no clipping)"));
+            }
+        }
+        check_range("--vf-coef", self.vf_coef, 0.0, 1e3)?;
+        check_range("--ent-coef", self.ent_coef, 0.0, 1e3)?;
+        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
+            return Err(Error::invalid("--max-grad-norm", self.max_grad_norm, "must be positive"));
+        }
+        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 4096) {
+            return Err(Error::invalid(
+                "--hidden",
+                format!("{:?}", self.hidden),
+                "give one to four layer sizes between 1 and 4096",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the PPO loop needs from a policy: acting one state at a time from a plain
+/// copy of the weights, and differentiable log-probabilities over a batch.
+pub trait Actor {
+    /// What the environment takes.
+    type Action: Clone;
+    /// A copy of the weights for fast acting (no candle).
+    type Plain;
+    fn plain(&self) -> candle_core::Result<Self::Plain>;
+    /// Samples a ~ π(·|s) and returns it with log π(a|s).
+    fn sample<R: Rng + ?Sized>(plain: &Self::Plain, obs: &[f32], rng: &mut R) -> (Self::Action, f64);
+    /// The most likely action, for the deterministic evaluation.
+    fn mode(plain: &Self::Plain, obs: &[f32]) -> Self::Action;
+    /// A batch of actions as the tensor [`Actor::log_probs`] takes.
+    fn actions_tensor(actions: &[Self::Action]) -> candle_core::Result<Tensor>;
+    /// log π(a_i|s_i) `[N]` and the mean entropy of π(·|s_i) (a scalar), differentiable.
+    fn log_probs(&self, obs: &Tensor, actions: &Tensor) -> candle_core::Result<(Tensor, Tensor)>;
+    fn vars(&self) -> Vec<Var>;
+}
+
+/// A softmax policy over discrete actions: logits from an MLP.
+#[derive(Clone, Debug)]
+pub struct Categorical {
+    pub net: Mlp,
+}
+
+impl Categorical {
+    /// An MLP `obs_dim → hidden → n_actions` whose small last layer (0.01) makes the
+    /// first policy almost uniform.
+    pub fn new<R: Rng + ?Sized>(
+        obs_dim: usize,
+        n_actions: usize,
+        hidden: &[usize],
+        activation: Activation,
+        rng: &mut R,
+    ) -> candle_core::Result<Categorical> {
+        let sizes = [&[obs_dim][..], hidden, &[n_actions]].concat();
+        Ok(Categorical { net: Mlp::new(&sizes, activation, 0.01, DType::F32, rng)? })
+    }
+}
+
+impl Actor for Categorical {
+    type Action = usize;
+    type Plain = PlainMlp;
+
+    fn plain(&self) -> candle_core::Result<PlainMlp> {
+        self.net.plain()
+    }
+
+    fn sample<R: Rng + ?Sized>(plain: &PlainMlp, obs: &[f32], rng: &mut R) -> (usize, f64) {
+        nn::sample_with_log_prob(&plain.forward(obs), rng)
+    }
+
+    fn mode(plain: &PlainMlp, obs: &[f32]) -> usize {
+        let logits = plain.forward(obs);
+        (0..logits.len()).fold(0, |best, a| if logits[a] > logits[best] { a } else { best })
+    }
+
+    fn actions_tensor(actions: &[usize]) -> candle_core::Result<Tensor> {
+        Tensor::from_vec(actions.iter().map(|&a| a as u32).collect::<Vec<_>>(), actions.len(), &Device::Cpu)
+    }
+
+    fn log_probs(&self, obs: &Tensor, actions: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let all = nn::log_probs(&self.net.forward_batch(obs)?)?;
+        Ok((nn::log_probs_of(&all, actions)?, nn::entropy(&all)?))
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.net.vars()
+    }
+}
+
+/// A Gaussian policy over one continuous action (a torque): the mean from an MLP, a
+/// state-independent log σ (see [`crate::nn::gaussian`]).
+#[derive(Clone, Debug)]
+pub struct Gaussian {
+    pub mean: Mlp,
+    pub log_std: Var,
+}
+
+impl Gaussian {
+    /// An MLP `obs_dim → hidden → 1` for the mean (small last layer: μ ≈ 0 at first)
+    /// and log σ = `init_log_std`.
+    pub fn new<R: Rng + ?Sized>(
+        obs_dim: usize,
+        hidden: &[usize],
+        activation: Activation,
+        init_log_std: f64,
+        rng: &mut R,
+    ) -> candle_core::Result<Gaussian> {
+        let sizes = [&[obs_dim][..], hidden, &[1]].concat();
+        let mean = Mlp::new(&sizes, activation, 0.01, DType::F32, rng)?;
+        let log_std = Var::from_tensor(&Tensor::from_vec(vec![init_log_std as f32], 1, &Device::Cpu)?)?;
+        Ok(Gaussian { mean, log_std })
+    }
+
+    /// σ, the current standard deviation of the actions.
+    pub fn std(&self) -> candle_core::Result<f64> {
+        Ok(f64::from(self.log_std.as_tensor().to_vec1::<f32>()?[0]).exp())
+    }
+}
+
+impl Actor for Gaussian {
+    type Action = f64;
+    type Plain = (PlainMlp, Vec<f32>);
+
+    fn plain(&self) -> candle_core::Result<(PlainMlp, Vec<f32>)> {
+        Ok((self.mean.plain()?, self.log_std.as_tensor().to_vec1::<f32>()?))
+    }
+
+    fn sample<R: Rng + ?Sized>(plain: &(PlainMlp, Vec<f32>), obs: &[f32], rng: &mut R) -> (f64, f64) {
+        let mean = plain.0.forward(obs);
+        let a = nn::sample_gaussian(&mean, &plain.1, rng);
+        (f64::from(a[0]), nn::gaussian_log_prob_plain(&mean, &plain.1, &a))
+    }
+
+    fn mode(plain: &(PlainMlp, Vec<f32>), obs: &[f32]) -> f64 {
+        f64::from(plain.0.forward(obs)[0])
+    }
+
+    fn actions_tensor(actions: &[f64]) -> candle_core::Result<Tensor> {
+        Tensor::from_vec(actions.iter().map(|&a| a as f32).collect::<Vec<_>>(), (actions.len(), 1), &Device::Cpu)
+    }
+
+    fn log_probs(&self, obs: &Tensor, actions: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let mean = self.mean.forward_batch(obs)?;
+        let log_std = self.log_std.as_tensor();
+        Ok((nn::gaussian_log_prob(&mean, log_std, actions)?, nn::gaussian_entropy(log_std)?))
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        let mut vars = self.mean.vars();
+        vars.push(self.log_std.clone());
+        vars
+    }
+}
+
+/// The diagnostics of one update.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct UpdateLog {
+    pub env_steps: u64,
+    pub seconds: f64,
+    /// Mean policy loss over the update's minibatch steps.
+    pub policy_loss: f64,
+    /// Mean value loss (eq. 9) over the update's minibatch steps.
+    pub value_loss: f64,
+    /// Mean entropy of π(·|s) over the batch after the update (nats).
+    pub entropy: f64,
+    /// KL(π_old ‖ π_new) over the batch after the update: k1 = mean(−log r) (eq. 12)...
+    pub kl_k1: f64,
+    /// ... and k3 = mean((r − 1) − log r) (eq. 13).
+    pub kl_k3: f64,
+    /// Share of the batch whose ratio ended outside [1 − ε, 1 + ε] (ε of this update for
+    /// PPO-clip, the initial ε for the other objectives).
+    pub clip_fraction: f64,
+    /// 1 − Var(R − V)/Var(R) with the values that computed the advantages (eq. 11).
+    pub explained_variance: f64,
+    /// PPO1's β used by this update (NaN for the other objectives).
+    pub beta: f64,
+    pub lr: f64,
+    pub clip_range: f64,
+    /// Mean global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// Everything one training run produced.
+#[derive(Clone, Debug)]
+pub struct PpoRun<A> {
+    pub episodes: Vec<EpisodeLog>,
+    pub updates: Vec<UpdateLog>,
+    pub env_steps: u64,
+    /// Wall-clock seconds of the whole run (acting and training).
+    pub seconds: f64,
+    pub actor: A,
+    pub critic: Mlp,
+}
+
+impl<A> PpoRun<A> {
+    /// Mean return of the last `k` training episodes.
+    pub fn final_return(&self, k: usize) -> f64 {
+        rollout::final_return(&self.episodes, k)
+    }
+
+    /// (environment steps, seconds) when the mean of the last `k` episodes first
+    /// reached `threshold`.
+    pub fn reached(&self, threshold: f64, k: usize) -> Option<(u64, f64)> {
+        rollout::first_reaching(&self.episodes, threshold, k).map(|e| (e.env_steps, e.seconds))
+    }
+
+    pub fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
+        rollout::trailing_return_on_grid(&self.episodes, grid, k)
+    }
+
+    /// Environment steps per second of wall-clock time, acting and training included.
+    pub fn steps_per_second(&self) -> f64 {
+        self.env_steps as f64 / self.seconds
+    }
+}
+
+/// Trains `actor` with PPO (or plain PG, see [`Objective`]) on the copies `envs`, with a
+/// fresh critic of the same hidden sizes. `on_update(done, total)` is called after each
+/// update (for a progress line).
+pub fn train<E, A, R>(
+    envs: Vec<E>,
+    actor: A,
+    cfg: &PpoConfig,
+    rng: &mut R,
+    mut on_update: impl FnMut(usize, usize),
+) -> Result<PpoRun<A>>
+where
+    E: Env<Action = A::Action>,
+    E::Obs: AsRef<[f32]>,
+    A: Actor,
+    R: Rng + ?Sized,
+{
+    cfg.validate()?;
+    if envs.len() != cfg.n_envs {
+        return Err(Error::invalid("--n-envs", envs.len(), "the number of environment copies must match"));
+    }
+    let started = Instant::now();
+    let c = candle_error("PPO");
+    let mut venv = VecEnv::new(envs, rng);
+    let obs_dim = venv.obs_dim();
+    let critic =
+        Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[1]].concat(), cfg.activation, 1.0, DType::F32, rng).map_err(&c)?;
+    let mut vars = actor.vars();
+    vars.extend(critic.vars());
+    let mut opt = adam(vars.clone(), cfg.lr, cfg.adam_eps).map_err(&c)?;
+
+    let updates = cfg.updates();
+    let mut beta = cfg.init_beta;
+    let mut logs = Vec::with_capacity(updates);
+    for update in 0..updates {
+        let step = update as u64 + 1;
+        // Linear annealing: the fraction of the run still to go.
+        let remaining = 1.0 - update as f64 / updates as f64;
+        let lr = if cfg.anneal_lr { cfg.lr * remaining } else { cfg.lr };
+        let clip_eps = if cfg.anneal_clip { cfg.clip_range * remaining } else { cfg.clip_range };
+        opt.set_learning_rate(lr);
+
+        // 1. Experience from the current policy, π_old.
+        let acting = actor.plain().map_err(&c)?;
+        let batch = rollout::collect(&mut venv, cfg.n_steps, rng, |obs, rng| A::sample(&acting, obs, rng));
+        let n = batch.len();
+
+        // 2. Values, GAE advantages and returns (eqs. 6-8).
+        let values = critic.values(&batch.obs).map_err(&c)?;
+        let next_values = critic.values(&batch.next_obs).map_err(&c)?;
+        let (advantages, returns) = batch.gae(&values, &next_values, cfg.gamma, cfg.lambda);
+        let explained = explained_variance(&values, &returns);
+
+        // 3. K epochs of minibatch steps.
+        let obs = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
+        let actions = A::actions_tensor(&batch.actions).map_err(&c)?;
+        let f32s =
+            |xs: &[f64]| Tensor::from_vec(xs.iter().map(|&x| x as f32).collect::<Vec<_>>(), xs.len(), &Device::Cpu);
+        let old_log_probs = f32s(&batch.log_probs).map_err(&c)?;
+        let old_values = f32s(&values).map_err(&c)?;
+        let returns_t = f32s(&returns).map_err(&c)?;
+        let mut order: Vec<usize> = (0..n).collect();
+        let (mut policy_losses, mut value_losses, mut grad_norms) = (vec![], vec![], vec![]);
+        for _ in 0..cfg.epochs {
+            order.shuffle(rng);
+            for chunk in order.chunks(cfg.minibatch) {
+                // A minibatch that is the whole batch needs no gathering (the mean is
+                // the same in any order).
+                let whole = chunk.len() == n;
+                let idx =
+                    Tensor::from_vec(chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(), chunk.len(), &Device::Cpu)
+                        .map_err(&c)?;
+                let pick = |t: &Tensor| if whole { Ok(t.clone()) } else { t.index_select(&idx, 0) };
+                let mb_adv: Vec<f64> =
+                    if whole { advantages.clone() } else { chunk.iter().map(|&i| advantages[i]).collect() };
+                let mb_adv = if cfg.normalize_advantages { normalize_advantages(&mb_adv) } else { mb_adv };
+                let mb_adv = f32s(&mb_adv).map_err(&c)?;
+                let x = pick(&obs).map_err(&c)?;
+                let (log_probs, entropy) = actor.log_probs(&x, &pick(&actions).map_err(&c)?).map_err(&c)?;
+                let old = pick(&old_log_probs).map_err(&c)?;
+                let policy_loss = match cfg.objective {
+                    Objective::Clip => clipped_surrogate_loss(&log_probs, &old, &mb_adv, clip_eps),
+                    Objective::KlPenalty => kl_penalty_loss(&log_probs, &old, &mb_adv, beta),
+                    Objective::Vanilla => surrogate_loss(&log_probs, &old, &mb_adv),
+                }
+                .map_err(&c)?;
+                let v = critic.forward_batch(&x).and_then(|v| v.squeeze(1)).map_err(&c)?;
+                let v_loss =
+                    value_loss(&v, &pick(&old_values).map_err(&c)?, &pick(&returns_t).map_err(&c)?, cfg.clip_value)
+                        .map_err(&c)?;
+                let mut loss = (&policy_loss + (&v_loss * cfg.vf_coef).map_err(&c)?).map_err(&c)?;
+                if cfg.ent_coef > 0.0 {
+                    loss = (loss - (entropy * cfg.ent_coef).map_err(&c)?).map_err(&c)?;
+                }
+                check_finite(scalar(&loss).map_err(&c)?, "the PPO loss", step)?;
+                let mut grads = loss.backward().map_err(&c)?;
+                let norm = clip_grad_norm(&mut grads, &vars, cfg.max_grad_norm).map_err(&c)?;
+                check_finite(norm, "the gradient norm", step)?;
+                opt.step(&grads).map_err(&c)?;
+                policy_losses.push(scalar(&policy_loss).map_err(&c)?);
+                value_losses.push(scalar(&v_loss).map_err(&c)?);
+                grad_norms.push(norm);
+            }
+        }
+
+        // 4. How far the update moved the policy, measured on the whole batch.
+        let (log_probs, entropy) = actor.log_probs(&obs, &actions).map_err(&c)?;
+        let new_log_probs = log_probs.to_dtype(DType::F64).and_then(|t| t.to_vec1::<f64>()).map_err(&c)?;
+        let log_ratios: Vec<f64> = new_log_probs.iter().zip(&batch.log_probs).map(|(new, old)| new - old).collect();
+        let (k1, k3) = (kl_k1(&log_ratios), kl_k3(&log_ratios));
+        check_finite(k3, "the KL between the old and new policy", step)?;
+        logs.push(UpdateLog {
+            env_steps: venv.env_steps,
+            seconds: started.elapsed().as_secs_f64(),
+            policy_loss: crate::stats::mean(&policy_losses),
+            value_loss: crate::stats::mean(&value_losses),
+            entropy: scalar(&entropy).map_err(&c)?,
+            kl_k1: k1,
+            kl_k3: k3,
+            // The other objectives have no ε of their own: measure them against the initial one.
+            clip_fraction: clip_fraction(
+                &log_ratios,
+                if cfg.objective == Objective::Clip { clip_eps } else { cfg.clip_range },
+            ),
+            explained_variance: explained,
+            beta: if cfg.objective == Objective::KlPenalty { beta } else { f64::NAN },
+            lr,
+            clip_range: clip_eps,
+            grad_norm: crate::stats::mean(&grad_norms),
+        });
+        if cfg.objective == Objective::KlPenalty {
+            beta = adapt_beta(beta, k3, cfg.target_kl); // eq. 5
+        }
+        on_update(update + 1, updates);
+    }
+    Ok(PpoRun {
+        episodes: venv.episodes,
+        updates: logs,
+        env_steps: venv.env_steps,
+        seconds: started.elapsed().as_secs_f64(),
+        actor,
+        critic,
+    })
+}
+
+/// Returns of `episodes` full episodes of the policy's most likely action (no
+/// exploration), one environment, resets drawn from `rng`.
+pub fn evaluate<E, A, R>(env: &mut E, actor: &A, episodes: usize, rng: &mut R) -> Result<Vec<f64>>
+where
+    E: Env<Action = A::Action>,
+    E::Obs: AsRef<[f32]>,
+    A: Actor,
+    R: Rng + ?Sized,
+{
+    let plain = actor.plain().map_err(candle_error("evaluation"))?;
+    let mut returns = Vec::with_capacity(episodes);
+    for _ in 0..episodes {
+        let mut obs = env.reset(rng);
+        let mut total = 0.0;
+        loop {
+            let out = env.step(A::mode(&plain, obs.as_ref()));
+            total += out.reward;
+            if out.done() {
+                break;
+            }
+            obs = out.obs;
+        }
+        returns.push(total);
+    }
+    Ok(returns)
+}
+
+fn scalar(t: &Tensor) -> candle_core::Result<f64> {
+    t.to_dtype(DType::F64)?.to_scalar::<f64>()
+}
