@@ -826,8 +826,8 @@ fn figure_diagnostics(
             true,
             vec![update_band(k, kl, |u| u.kl_k3)],
             vec![
-                (1.5 * t, format!("1.5 × target: β doubles above")),
-                (t / 1.5, format!("target / 1.5: β halves below")),
+                (1.5 * t, format!("1.5 × target = {:.3}: β doubles above", 1.5 * t)),
+                (t / 1.5, format!("target / 1.5 = {:.4}: β halves below", t / 1.5)),
             ],
         ),
         panel("PPO-KL: the penalty coefficient", "β (log scale)", true, vec![update_band(k, kl, |u| u.beta)], vec![]),
@@ -920,24 +920,37 @@ fn figure_bias_variance(dir: &RunDir, args: &Args, stats: &[&Vec<LambdaStats>]) 
         x: args.lambdas.clone(),
         runs: stats.iter().map(|s| s.iter().map(f).collect()).collect(),
     };
-    let plot = CurvePlot {
-        title: format!(
-            "The λ-return of a fixed CartPole policy against Monte Carlo Q(s, a) ({} states, mean ± std over {} seeds)",
+    let panel = |title: &str, y_label: &str, bands: Vec<Band>| CurvePlot {
+        title: title.into(),
+        x_label: "λ (0: TD(0) target r + γV(s'), 1: Monte Carlo return)".into(),
+        y_label: y_label.into(),
+        bands,
+        smooth: 1,
+        ..Default::default()
+    };
+    Ok(plot::curves_panels(
+        &dir.path("lambda_bias_variance"),
+        &format!(
+            "The λ-return R^λ = Â^λ + V(s) of a fixed CartPole policy against Monte Carlo Q(s, a) \
+             ({} states × {} continuations, mean ± std over {} seeds)",
             args.probes,
+            args.probe_runs,
             stats.len()
         ),
-        x_label: "λ (0: TD(0) target r + γV(s'), 1: Monte Carlo return)".into(),
-        y_label: "squared error (return units², log scale)".into(),
-        log_y: true,
-        bands: vec![
-            band("bias² = (E[R^λ] − Q)²", |s| s.bias_sq),
-            band("variance = Var[R^λ]", |s| s.variance),
-            band("mean squared error = bias² + variance", |s| s.mse()),
+        &[
+            panel(
+                "Bias: how wrong the estimate is on average",
+                "bias² = (E[R^λ] − Q(s, a))²",
+                vec![band("bias²", |s| s.bias_sq)],
+            ),
+            panel(
+                "Variance: how much it changes from one continuation to the next",
+                "Var[R^λ]",
+                vec![band("variance", |s| s.variance)],
+            ),
         ],
-        hlines: vec![],
-        smooth: 1,
-    };
-    Ok(plot::curves(&dir.path("lambda_bias_variance"), &plot)?)
+        2,
+    )?)
 }
 
 fn figure_pendulum(dir: &RunDir, args: &Args, runs: &[&RunResult]) -> Result<Vec<String>> {

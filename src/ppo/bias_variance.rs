@@ -69,6 +69,14 @@ fn discounted(rewards: &[f64], gamma: f64) -> f64 {
     rewards.iter().rev().fold(0.0, |g, r| r + gamma * g)
 }
 
+/// Population variance, computed on the samples minus the first one (the same variance,
+/// and exactly 0 when every sample is equal, as the TD(0) target in a deterministic
+/// environment is).
+fn sample_variance(xs: &[f64]) -> f64 {
+    let shifted: Vec<f64> = xs.iter().map(|x| x - xs[0]).collect();
+    crate::stats::std(&shifted).powi(2)
+}
+
 /// Bias and variance of the λ-return at one λ, averaged over the probes.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct LambdaStats {
@@ -127,13 +135,13 @@ where
             for (k, &lambda) in lambdas.iter().enumerate() {
                 let (adv, _) =
                     gae(&run.rewards, &run.values, &run.next_values, &run.terminated, &run.truncated, gamma, lambda);
-                estimates[k].push(adv[0] + run.values[0]); // R^λ = Â^λ_0 + V(s)
+                estimates[k].push(adv[0] + run.values[0]); // eq. 17: R^λ = Â^λ_0 + V(s)
             }
         }
         for k in 0..lambdas.len() {
             let m = crate::stats::mean(&estimates[k]);
             bias_sq[k] += (m - q) * (m - q) / probes.len() as f64;
-            variance[k] += crate::stats::std(&estimates[k]).powi(2) / probes.len() as f64;
+            variance[k] += sample_variance(&estimates[k]) / probes.len() as f64;
         }
     }
     Ok(lambdas
@@ -150,5 +158,11 @@ mod tests {
     #[test]
     fn discounted_by_hand() {
         assert!((discounted(&[1.0, 2.0, 4.0], 0.5) - (1.0 + 1.0 + 1.0)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn variance_of_equal_samples_is_exactly_zero() {
+        assert_eq!(sample_variance(&[0.1 + 0.2; 7]), 0.0);
+        assert!((sample_variance(&[1.0, 3.0]) - 1.0).abs() < 1e-15);
     }
 }

@@ -8,14 +8,14 @@
 /// step cut by the time limit, the final observation before any reset; for the
 /// rollout's last step, the state the next rollout starts from).
 ///
-/// TD error: δ_t = r_t + γ V(s_{t+1}) (1 − terminated_t) − V(s_t). A terminal state
+/// TD error (eq. 6 of the lesson): δ_t = r_t + γ V(s_{t+1}) (1 − terminated_t) − V(s_t). A terminal state
 /// has no future, so it is never bootstrapped; a truncated one still has a value.
 ///
-/// Advantage: A_t = δ_t + γλ (1 − done_t) A_{t+1}, with done = terminated or truncated,
+/// Advantage (eq. 7): A_t = δ_t + γλ (1 − done_t) A_{t+1}, with done = terminated or truncated,
 /// so that no advantage leaks across an episode boundary. λ = 0 gives the TD error,
 /// λ = 1 the Monte Carlo return minus V(s_t).
 ///
-/// Returns (advantages, returns) with returns = A + V, the critic's regression target.
+/// Returns (advantages, returns) with returns = A + V (eq. 8), the critic's regression target.
 pub fn gae(
     rewards: &[f64],
     values: &[f64],
@@ -43,7 +43,7 @@ pub fn gae(
     (advantages, returns)
 }
 
-/// How much of the returns' variance the value function explains:
+/// How much of the returns' variance the value function explains (eq. 11):
 /// 1 − Var(returns − values) / Var(returns). 1 is perfect, 0 is no better than a
 /// constant, negative is worse. NaN when the returns do not vary.
 pub fn explained_variance(values: &[f64], returns: &[f64]) -> f64 {
@@ -60,13 +60,13 @@ pub fn explained_variance(values: &[f64], returns: &[f64]) -> f64 {
     }
 }
 
-/// The simple KL estimator from samples a ~ π_old, given log r = log π_new(a) − log π_old(a):
+/// The simple KL estimator (eq. 12) from samples a ~ π_old, given log r = log π_new(a) − log π_old(a):
 /// k1 = E[−log r]. Unbiased for KL(π_old ‖ π_new), but single samples can be negative.
 pub fn kl_k1(log_ratios: &[f64]) -> f64 {
     -log_ratios.iter().sum::<f64>() / log_ratios.len() as f64
 }
 
-/// The low-variance estimator k3 = E[(r − 1) − log r]: unbiased for KL(π_old ‖ π_new) and
+/// The low-variance estimator (eq. 13) k3 = E[(r − 1) − log r]: unbiased for KL(π_old ‖ π_new) and
 /// never negative, since x − 1 ≥ log x. GRPO's KL term (SEED-NOTES §6) is the same form
 /// with r = π_ref / π_θ.
 pub fn kl_k3(log_ratios: &[f64]) -> f64 {

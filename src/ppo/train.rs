@@ -7,7 +7,7 @@
 //! 2. V(s_t) and V(s_{t+1}) from the critic, GAE advantages and returns per copy
 //!    (eqs. 6-8);
 //! 3. `epochs` passes over the batch in shuffled minibatches: one Adam step each on
-//!    policy loss (eq. 3, 4 or 2) + c_V · value loss (eq. 9) − c_H · entropy, with the
+//!    policy loss (eq. 3, 4 or 2) + c_V · value loss (eq. 9) − c_H · entropy (eq. 16), with the
 //!    advantages normalised per minibatch (eq. 10) and the global gradient norm clipped;
 //! 4. diagnostics between the policy before and after the update: KL (k1, k3,
 //!    eqs. 12-13), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
@@ -470,6 +470,7 @@ where
                 let v_loss =
                     value_loss(&v, &pick(&old_values).map_err(&c)?, &pick(&returns_t).map_err(&c)?, cfg.clip_value)
                         .map_err(&c)?;
+                // eq. 16: L = L_policy + c_V · L_V − c_H · H
                 let mut loss = (&policy_loss + (&v_loss * cfg.vf_coef).map_err(&c)?).map_err(&c)?;
                 if cfg.ent_coef > 0.0 {
                     loss = (loss - (entropy * cfg.ent_coef).map_err(&c)?).map_err(&c)?;

@@ -1,0 +1,371 @@
+//! Chapter 4: PPO's losses, GAE, the adaptive β, the Gaussian head, learning on
+//! CartPole and Pendulum, the λ bias/variance measurement, and the binary.
+
+use candle_core::{DType, Device, Tensor, Var};
+use rand::{Rng, RngExt};
+use rl_sandbox::env::cartpole::CartPole;
+use rl_sandbox::env::pendulum::Pendulum;
+use rl_sandbox::env::{Env, Step};
+use rl_sandbox::nn::{self, Activation, Mlp};
+use rl_sandbox::ppo::bias_variance::lambda_return_bias_variance;
+use rl_sandbox::ppo::{self, Categorical, Gaussian, Objective, PpoConfig};
+use rl_sandbox::{rng, stats};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Once;
+
+/// candle reads its thread counts once; one thread per test, as the chapter runs.
+fn one_thread() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(nn::one_thread_per_run);
+}
+
+fn t(v: &[f64]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), v.len(), &Device::Cpu).unwrap()
+}
+
+fn scalar(x: Tensor) -> f64 {
+    x.to_scalar::<f64>().unwrap()
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() < 1e-12, "{what}: {a} vs {b}");
+}
+
+// ---------------------------------------------------------------- the losses
+
+#[test]
+fn clipped_surrogate_by_hand() {
+    // Ratios 1.5, 0.5, 1.1, 0.7 with advantages 1, 1, −2, −1 and ε = 0.2:
+    // min(1.5, 1.2) = 1.2; min(0.5, 0.8) = 0.5; min(−2.2, −2.2) = −2.2; min(−0.7, −0.8) = −0.8.
+    let lp = t(&[1.5f64.ln(), 0.5f64.ln(), 1.1f64.ln(), 0.7f64.ln()]);
+    let (old, adv) = (t(&[0.0; 4]), t(&[1.0, 1.0, -2.0, -1.0]));
+    close(scalar(ppo::clipped_surrogate_loss(&lp, &old, &adv, 0.2).unwrap()), 0.325, "−mean of the clipped terms");
+    // Unclipped: (1.5 + 0.5 − 2.2 − 0.7)/4 = −0.225.
+    close(scalar(ppo::surrogate_loss(&lp, &old, &adv).unwrap()), 0.225, "−mean r·A");
+    // The ratio is exp(log π − log π_old) whatever the old log-probabilities are.
+    let r = ppo::ratio(&t(&[-0.5]), &t(&[-0.5 - 2f64.ln()])).unwrap().to_vec1::<f64>().unwrap();
+    close(r[0], 2.0, "ratio");
+}
+
+#[test]
+fn the_clip_stops_the_gradient_only_on_the_side_the_advantage_favours() {
+    // d loss / d log π_i = −r_i A_i / N where the unclipped term is the minimum, else 0.
+    let lp = Var::from_tensor(&t(&[1.5f64.ln(), 0.5f64.ln(), 1.5f64.ln(), 0.5f64.ln()])).unwrap();
+    let adv = t(&[1.0, 1.0, -1.0, -1.0]);
+    let loss = ppo::clipped_surrogate_loss(lp.as_tensor(), &t(&[0.0; 4]), &adv, 0.2).unwrap();
+    let g = loss.backward().unwrap().get(lp.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
+    // r = 1.5, A > 0: clipped, no gradient. r = 0.5, A > 0: the unclipped 0.5 is the min,
+    // −0.5/4. r = 1.5, A < 0: the unclipped −1.5 is the min, 1.5/4. r = 0.5, A < 0: clipped.
+    for (got, want) in g.iter().zip([0.0, -0.125, 0.375, 0.0]) {
+        close(*got, want, "gradient");
+    }
+}
+
+#[test]
+fn kl_penalty_loss_by_hand() {
+    // r = (2, 1), A = (1, 3): k3 = (2 − 1 − ln 2, 0); objective = mean(2 − β k3, 3).
+    let (lp, old, adv) = (t(&[2f64.ln(), 0.0]), t(&[0.0, 0.0]), t(&[1.0, 3.0]));
+    let beta = 0.5;
+    let want = -((2.0 - beta * (1.0 - 2f64.ln())) + 3.0) / 2.0;
+    close(scalar(ppo::kl_penalty_loss(&lp, &old, &adv, beta).unwrap()), want, "KL-penalised loss");
+}
+
+#[test]
+fn beta_doubles_above_the_target_range_and_halves_below() {
+    let target = 0.01;
+    assert_eq!(ppo::adapt_beta(1.0, 0.02, target), 2.0);
+    assert_eq!(ppo::adapt_beta(1.0, 0.005, target), 0.5);
+    assert_eq!(ppo::adapt_beta(3.0, 0.01, target), 3.0);
+    // The edges of [target / 1.5, 1.5 · target] leave β alone.
+    assert_eq!(ppo::adapt_beta(1.0, 0.015, target), 1.0);
+    assert_eq!(ppo::adapt_beta(1.0, 0.01 / 1.5, target), 1.0);
+}
+
+#[test]
+fn value_loss_plain_and_clipped_by_hand() {
+    let (v, old, ret) = (t(&[1.0, 3.0]), t(&[0.0, 2.5]), t(&[2.0, 2.0]));
+    // ((1 − 2)² + (3 − 2)²) / 2 = 1.
+    close(scalar(ppo::value_loss(&v, &old, &ret, None).unwrap()), 1.0, "MSE");
+    // Clipped at 0.2: V_clip = (0.2, 2.7); max(1, 3.24) = 3.24, max(1, 0.49) = 1.
+    close(scalar(ppo::value_loss(&v, &old, &ret, Some(0.2)).unwrap()), 2.12, "clipped value loss");
+}
+
+#[test]
+fn diagnostics_by_hand() {
+    // Ratios 1.3, 0.9, 0.7, 1: two of four outside [0.8, 1.2].
+    assert_eq!(ppo::clip_fraction(&[1.3f64.ln(), 0.9f64.ln(), 0.7f64.ln(), 0.0], 0.2), 0.5);
+    let a = ppo::normalize_advantages(&[1.0, 3.0]);
+    assert!((a[0] + 1.0).abs() < 1e-7 && (a[1] - 1.0).abs() < 1e-7, "{a:?}");
+    // k1 can be negative on a sample, k3 cannot.
+    let lr = [0.3, -0.1];
+    close(ppo::kl_k1(&lr), -0.1, "k1");
+    close(ppo::kl_k3(&lr), ((0.3f64.exp() - 1.0 - 0.3) + ((-0.1f64).exp() - 1.0 + 0.1)) / 2.0, "k3");
+}
+
+// ---------------------------------------------------------------- GAE
+
+#[test]
+fn gae_through_a_termination_and_a_truncation_by_hand() {
+    // γ = 0.5, λ = 0.5 (γλ = 0.25). Steps 0-1: an episode that terminates at step 1;
+    // steps 2-3: one truncated by the time limit at step 3 in a state worth 8.
+    let r = [1.0, 1.0, 1.0, 1.0];
+    let v = [2.0, 1.0, 2.0, 4.0];
+    let next_v = [1.0, 100.0, 4.0, 8.0]; // 100: the terminal state's value must be ignored
+    let terminated = [false, true, false, false];
+    let truncated = [false, false, false, true];
+    let (adv, ret) = ppo::gae(&r, &v, &next_v, &terminated, &truncated, 0.5, 0.5);
+    // δ_0 = 1 + 0.5·1 − 2 = −0.5; δ_1 = 1 − 1 = 0 (no bootstrap);
+    // δ_2 = 1 + 0.5·4 − 2 = 1;   δ_3 = 1 + 0.5·8 − 4 = 1 (bootstrapped from V = 8).
+    // A_3 = 1; A_2 = 1 + 0.25·1 = 1.25; A_1 = 0 (nothing after the end); A_0 = −0.5 + 0.25·0.
+    let want = [-0.5, 0.0, 1.25, 1.0];
+    for k in 0..4 {
+        close(adv[k], want[k], &format!("A_{k}"));
+        close(ret[k], want[k] + v[k], &format!("R_{k}"));
+    }
+    assert_eq!(ppo::explained_variance(&[1.0, 2.0], &[1.0, 2.0]), 1.0);
+}
+
+// ---------------------------------------------------------------- the networks
+
+/// candle's gradient of Σ_i w_i log π(a_i|s_i) for a Gaussian head, against central
+/// finite differences in f64, for the mean and the log standard deviation.
+#[test]
+fn gaussian_log_prob_gradient_matches_finite_differences() {
+    let (mean0, log_std0) = (vec![0.3, -1.2, 0.8, 0.1], vec![-0.4, 0.25]);
+    let shape = |v: &[f64], s: &[usize]| Tensor::from_vec(v.to_vec(), s, &Device::Cpu).unwrap();
+    let actions = shape(&[1.0, -0.5, 0.2, 0.9], &[2, 2]);
+    let weights = t(&[1.5, -0.7]);
+    let objective = |mean: &Tensor, log_std: &Tensor| -> Tensor {
+        (nn::gaussian_log_prob(mean, log_std, &actions).unwrap() * &weights).unwrap().sum_all().unwrap()
+    };
+    let mean = Var::from_tensor(&shape(&mean0, &[2, 2])).unwrap();
+    let log_std = Var::from_tensor(&shape(&log_std0, &[2])).unwrap();
+    let grads = objective(mean.as_tensor(), log_std.as_tensor()).backward().unwrap();
+    let g_mean = grads.get(mean.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let g_log_std = grads.get(log_std.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
+    let value = |m: &[f64], ls: &[f64]| scalar(objective(&shape(m, &[2, 2]), &shape(ls, &[2])));
+    let h = 1e-6;
+    let fd = |f: &dyn Fn(f64) -> f64| (f(h) - f(-h)) / (2.0 * h);
+    for i in 0..4 {
+        let numeric = fd(&|d| {
+            let mut m = mean0.clone();
+            m[i] += d;
+            value(&m, &log_std0)
+        });
+        assert!((numeric - g_mean[i]).abs() < 1e-7, "∂/∂μ[{i}]: {} vs {numeric}", g_mean[i]);
+    }
+    for i in 0..2 {
+        let numeric = fd(&|d| {
+            let mut ls = log_std0.clone();
+            ls[i] += d;
+            value(&mean0, &ls)
+        });
+        assert!((numeric - g_log_std[i]).abs() < 1e-7, "∂/∂log σ[{i}]: {} vs {numeric}", g_log_std[i]);
+    }
+    // The plain log-probability used when acting is the same number.
+    let plain = nn::gaussian_log_prob_plain(&[0.3, -1.2], &[-0.4, 0.25], &[1.0, -0.5]);
+    let batch = nn::gaussian_log_prob(&shape(&mean0, &[2, 2]), &shape(&log_std0, &[2]), &actions).unwrap();
+    assert!((plain - batch.to_vec1::<f64>().unwrap()[0]).abs() < 1e-6);
+}
+
+/// `forward_batch` (biases through a matmul with ones) computes the same function and
+/// the same gradients as `forward`.
+#[test]
+fn forward_batch_matches_forward() {
+    one_thread();
+    let mut rng = rng::seeded(7, 0);
+    let mlp = Mlp::new(&[3, 8, 8, 2], Activation::Tanh, 1.0, DType::F64, &mut rng).unwrap();
+    let x: Vec<f64> = (0..15).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let x = Tensor::from_vec(x, (5, 3), &Device::Cpu).unwrap();
+    let (a, b) = (mlp.forward(&x).unwrap(), mlp.forward_batch(&x).unwrap());
+    assert_eq!(a.to_vec2::<f64>().unwrap(), b.to_vec2::<f64>().unwrap());
+    let ga = a.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+    let gb = b.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+    for v in mlp.vars() {
+        let (ga, gb) = (ga.get(v.as_tensor()).unwrap(), gb.get(v.as_tensor()).unwrap());
+        let diff = (ga - gb).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
+        assert!(diff < 1e-12, "gradients differ by {diff}");
+    }
+}
+
+// ---------------------------------------------------------------- training
+
+#[test]
+fn ppo_clip_balances_cartpole_within_50k_steps() {
+    one_thread();
+    // The lesson's settings with a 50k-step budget (the limit).
+    let cfg = PpoConfig { total_steps: 50_176, ..PpoConfig::default() };
+    let mut rng = rng::seeded(0, 1);
+    let actor = Categorical::new(4, 2, &cfg.hidden, cfg.activation, &mut rng).unwrap();
+    let envs = (0..cfg.n_envs).map(|_| CartPole::new()).collect();
+    let run = ppo::train(envs, actor, &cfg, &mut rng, |_, _| {}).unwrap();
+    let (steps, _) = run.reached(475.0, 10).expect("the last-10-episode mean should reach 475");
+    assert!(steps <= 50_176, "{steps}");
+    let eval = ppo::evaluate(&mut CartPole::new(), &run.actor, 20, &mut rng::seeded(0, 2)).unwrap();
+    assert!(stats::mean(&eval) >= 475.0, "deterministic evaluation: {eval:?}");
+    // The logs carry the diagnostics, with the annealed schedules.
+    let (first, last) = (run.updates[0], run.updates[run.updates.len() - 1]);
+    assert_eq!(first.lr, 1e-3);
+    assert!(last.lr < 1e-5 && last.clip_range < 0.002);
+    assert!(first.entropy > 0.65 && last.entropy < 0.5, "{} → {}", first.entropy, last.entropy);
+    assert!(run.updates.iter().all(|u| u.kl_k3 >= 0.0 && (0.0..=1.0).contains(&u.clip_fraction)));
+    assert!(stats::mean(&run.updates.iter().map(|u| u.explained_variance).collect::<Vec<_>>()) > 0.5);
+}
+
+#[test]
+fn ppo_kl_adapts_beta_after_every_update_by_the_rule() {
+    one_thread();
+    let cfg = PpoConfig { objective: Objective::KlPenalty, total_steps: 256 * 24, ..PpoConfig::default() };
+    let mut rng = rng::seeded(1, 1);
+    let actor = Categorical::new(4, 2, &cfg.hidden, cfg.activation, &mut rng).unwrap();
+    let envs = (0..cfg.n_envs).map(|_| CartPole::new()).collect();
+    let run = ppo::train(envs, actor, &cfg, &mut rng, |_, _| {}).unwrap();
+    assert_eq!(run.updates[0].beta, cfg.init_beta);
+    for pair in run.updates.windows(2) {
+        assert_eq!(pair[1].beta, ppo::adapt_beta(pair[0].beta, pair[0].kl_k3, cfg.target_kl));
+    }
+    let betas: Vec<f64> = run.updates.iter().map(|u| u.beta).collect();
+    assert!(betas.iter().any(|&b| b > 1.0) || betas.iter().any(|&b| b < 1.0), "β never moved: {betas:?}");
+}
+
+#[test]
+fn gaussian_ppo_swings_up_the_pendulum() {
+    one_thread();
+    let cfg = PpoConfig {
+        n_envs: 4,
+        n_steps: 1024,
+        minibatch: 64,
+        epochs: 10,
+        total_steps: 4096 * 12,
+        gamma: 0.9,
+        lambda: 0.95,
+        anneal_clip: false,
+        ..PpoConfig::default()
+    };
+    let mut rng = rng::seeded(0, 3);
+    let actor = Gaussian::new(3, &cfg.hidden, cfg.activation, 0.0, &mut rng).unwrap();
+    let envs = (0..cfg.n_envs).map(|_| Pendulum::new()).collect();
+    let run = ppo::train(envs, actor, &cfg, &mut rng, |_, _| {}).unwrap();
+    let start = rl_sandbox::rollout::final_return(&run.episodes[..20], 20);
+    let end = run.final_return(20);
+    assert!(start < -900.0 && end > -400.0, "{start} → {end}");
+    assert!(run.actor.std().unwrap() < 0.8, "σ should shrink from 1 as the policy improves");
+}
+
+// ---------------------------------------------------------------- λ bias and variance
+
+/// A deterministic corridor: reward 1 per step, terminates after `len` steps.
+#[derive(Clone)]
+struct Corridor {
+    t: usize,
+    len: usize,
+}
+
+impl Env for Corridor {
+    type Obs = [f32; 1];
+    type Action = usize;
+    fn reset<R: Rng + ?Sized>(&mut self, _rng: &mut R) -> [f32; 1] {
+        self.t = 0;
+        [0.0]
+    }
+    fn step(&mut self, _action: usize) -> Step<[f32; 1]> {
+        self.t += 1;
+        Step { obs: [self.t as f32], reward: 1.0, terminated: self.t == self.len, truncated: false }
+    }
+}
+
+#[test]
+fn lambda_returns_with_a_zero_critic_are_biased_except_monte_carlo() {
+    one_thread();
+    let mut rng = rng::seeded(0, 0);
+    let actor = Categorical::new(1, 1, &[4], Activation::Tanh, &mut rng).unwrap();
+    // A critic whose last layer is zero: V ≡ 0.
+    let critic = Mlp::new(&[1, 4, 1], Activation::Tanh, 0.0, DType::F32, &mut rng).unwrap();
+    let probes = vec![(Corridor { t: 0, len: 3 }, vec![0.0f32], 0usize)];
+    let gamma = 0.5;
+    let stats = lambda_return_bias_variance(&probes, &actor, &critic, gamma, &[0.0, 0.5, 1.0], 4, 2, &mut rng).unwrap();
+    // Q = 1 + 0.5 + 0.25 = 1.75. λ = 0: R = r_0 = 1, bias² = 0.5625.
+    // λ = 0.5: R = 1 + 0.25·(1 + 0.25·1) = 1.3125, bias² = 0.4375² ; λ = 1: R = Q.
+    let want = [0.5625, 0.4375f64.powi(2), 0.0];
+    for (s, w) in stats.iter().zip(want) {
+        close(s.bias_sq, w, &format!("bias² at λ = {}", s.lambda));
+        assert_eq!(s.variance, 0.0, "a deterministic corridor has no variance");
+    }
+}
+
+// ---------------------------------------------------------------- the binary
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rl-sandbox-ch04-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn ch04(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ch04-ppo")).args(args).output().unwrap()
+}
+
+#[test]
+fn quick_run_writes_the_headline_and_figures() {
+    let dir = temp_dir("quick");
+    let out = ch04(&["--quick", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(dir.join("ch04-ppo/summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let h = &summary["headline"];
+    for key in [
+        "cartpole_final_return_median",
+        "cartpole_eval_return_median",
+        "env_steps_per_s",
+        "pendulum_final_return_median",
+    ] {
+        assert!(h[key].is_number(), "headline lacks {key}: {h}");
+    }
+    // Not reached in a quick run: null rather than a made-up number.
+    for key in ["steps_to_475_median", "seconds_to_475_median"] {
+        assert!(h.get(key).is_some(), "headline lacks {key}");
+    }
+    let figures = summary["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 12, "{figures:?}");
+    for f in figures {
+        let path = dir.join("ch04-ppo").join(f.as_str().unwrap());
+        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
+    }
+    let csv = std::fs::read_to_string(dir.join("ch04-ppo/metrics.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    for col in ["kl_k1", "kl_k3", "clip_fraction", "entropy", "explained_variance", "value_loss", "beta", "lr"] {
+        assert!(header.split(',').any(|c| c == col), "metrics.csv lacks {col}: {header}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_flags_exit_with_code_2_and_one_clear_line() {
+    let out_dir = temp_dir("bad");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--lambda", "1.5"], "invalid value '1.5' for --lambda"),
+        (vec!["--gamma", "-0.1"], "--gamma"),
+        (vec!["--clip-range", "0"], "--clip-range"),
+        (vec!["--epochs", "0"], "--epochs"),
+        (vec!["--steps", "100"], "--steps"),
+        (vec!["--lambdas", "0,2"], "--lambdas"),
+        (vec!["--target-kl", "-1"], "--target-kl"),
+        (vec!["--clip-value", "0"], "--clip-value"),
+        (vec!["--hidden", "64,0"], "--hidden"),
+        (vec!["--pendulum-n-steps", "0"], "--pendulum-n-steps"),
+        (vec!["--pendulum-steps", "10"], "--pendulum-steps"),
+        (vec!["--anneal-lr", "maybe"], "--anneal-lr"),
+        (vec!["--seeds", "0"], "--seeds"),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.clone();
+        all.extend(["--quick", "--out", out_dir.to_str().unwrap()]);
+        let out = ch04(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
