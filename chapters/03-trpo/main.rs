@@ -404,7 +404,7 @@ fn figure_step_sizes(dir: &RunDir, args: &Args, by_rule: &[(StepRule, Vec<&TrpoR
         &dir.path("step_sizes"),
         &format!("Four ways to choose a step size, and TRPO (CartPole, mean ± std over {n} seeds)"),
         &[returns, kl],
-        2,
+        1,
     )?)
 }
 
