@@ -20,24 +20,7 @@ fn one_thread() {
 }
 
 fn config(rule: StepRule, total_steps: u64) -> TrpoConfig {
-    TrpoConfig {
-        hidden: vec![64, 64],
-        activation: Activation::Tanh,
-        n_envs: 4,
-        steps: 256,
-        total_steps,
-        gamma: 0.99,
-        lambda: 0.97,
-        delta: 0.01,
-        cg_iters: 10,
-        cg_damping: 0.1,
-        fisher_subsample: 4,
-        max_backtracks: 10,
-        rule,
-        value_lr: 1e-3,
-        value_epochs: 5,
-        value_minibatch: 128,
-    }
+    TrpoConfig { rule, total_steps, ..TrpoConfig::default() }
 }
 
 fn cartpoles(n: usize) -> Vec<CartPole> {

@@ -88,6 +88,30 @@ pub struct TrpoConfig {
     pub value_minibatch: usize,
 }
 
+impl Default for TrpoConfig {
+    /// The chapter's defaults (chapters/03-trpo/main.rs).
+    fn default() -> TrpoConfig {
+        TrpoConfig {
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            n_envs: 4,
+            steps: 256,
+            total_steps: 100_000,
+            gamma: 0.99,
+            lambda: 0.97,
+            delta: 0.01,
+            cg_iters: 10,
+            cg_damping: 0.1,
+            fisher_subsample: 4,
+            max_backtracks: 10,
+            rule: StepRule::Trpo,
+            value_lr: 1e-3,
+            value_epochs: 5,
+            value_minibatch: 128,
+        }
+    }
+}
+
 impl TrpoConfig {
     pub fn batch(&self) -> usize {
         self.n_envs * self.steps
