@@ -236,9 +236,10 @@ fn sections(text: &str) -> Vec<(&str, Vec<&str>)> {
         if line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~") {
             fenced = !fenced;
         }
-        match line.strip_prefix("## ") {
-            Some(title) if !fenced => out.push((title.trim(), Vec::new())),
-            _ => out.iter_mut().last().into_iter().for_each(|(_, lines)| lines.push(line)),
+        if let (Some(title), false) = (line.strip_prefix("## "), fenced) {
+            out.push((title.trim(), Vec::new()));
+        } else if let Some((_, lines)) = out.last_mut() {
+            lines.push(line);
         }
     }
     out
@@ -254,14 +255,15 @@ fn equation_numbers_cited(text: &str) -> BTreeSet<u32> {
     let mut cited = BTreeSet::new();
     let mut last: Option<(u32, usize)> = None;
     for (i, _) in text.match_indices('(') {
-        let Some(n) = text[i + 1..].split(')').next().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let inside = text[i + 1..].split(')').next().unwrap_or("");
+        let Ok(n) = inside.parse::<u32>() else { continue };
         if let Some((a, end)) = last {
             if matches!(text[end..i].trim(), "-" | "–" | "to") {
                 cited.extend(a..n);
             }
         }
         cited.insert(n);
-        last = Some((n, i + 1 + n.to_string().len() + 1));
+        last = Some((n, i + 1 + inside.len() + 1));
     }
     cited
 }

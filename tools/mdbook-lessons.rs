@@ -109,9 +109,8 @@ fn protect_prose(text: &str) -> String {
         } else if c == '`' {
             // A code span runs to the next run of as many backticks.
             let run = chars[i..].iter().take_while(|&&b| b == '`').count();
-            let end = (i + run..chars.len()).find(|&j| {
-                chars[j..].iter().take_while(|&&b| b == '`').count() == run && (j == 0 || chars[j - 1] != '`')
-            });
+            let end = (i + run..chars.len())
+                .find(|&j| chars[j..].iter().take_while(|&&b| b == '`').count() == run && chars[j - 1] != '`');
             let stop = end.map_or(i + run, |j| j + run);
             out.extend(&chars[i..stop]);
             i = stop;
