@@ -8,6 +8,7 @@
 //! - the fused `softmax_last_dim` (and the fast norms) silently drop gradients, so the
 //!   policy head uses `candle_nn::ops::log_softmax`.
 
+pub mod flat;
 pub mod gaussian;
 pub mod mlp;
 pub mod optim;

@@ -1,8 +1,12 @@
-//! TRPO's building blocks (chapter 3): the conjugate-gradient solver, the step scaled
-//! to the trust region, and the line search that checks it.
+//! TRPO (chapter 3): the Fisher-vector product, the conjugate-gradient solver, the step
+//! scaled to the trust region, the line search that checks it, and the training loop.
 
 pub mod cg;
+pub mod fisher;
 pub mod line_search;
+pub mod train;
 
 pub use cg::{conjugate_gradient, trust_region_scale, CgResult};
+pub use fisher::{fisher_vector_product, mean_kl};
 pub use line_search::{backtracking_line_search, LineSearch};
+pub use train::{train, StepRule, TrpoConfig, TrpoRun, UpdateLog};

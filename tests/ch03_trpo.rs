@@ -1,0 +1,218 @@
+//! Chapter 3: the TRPO surrogate, the update's guarantees, learning CartPole, the binary.
+//! (The Fisher-vector product against an explicit Hessian and conjugate gradient against
+//! a direct solve are unit tests in src/trpo/.)
+
+use candle_core::{DType, Device, Tensor};
+use rl_sandbox::env::cartpole::CartPole;
+use rl_sandbox::env::{Env, Step};
+use rl_sandbox::error::Error;
+use rl_sandbox::nn::flat::flat_grad;
+use rl_sandbox::nn::{self, Activation, Mlp};
+use rl_sandbox::rng;
+use rl_sandbox::trpo::{self, StepRule, TrpoConfig};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Once;
+
+fn one_thread() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(nn::one_thread_per_run);
+}
+
+fn config(rule: StepRule, total_steps: u64) -> TrpoConfig {
+    TrpoConfig { rule, total_steps, ..TrpoConfig::default() }
+}
+
+fn cartpoles(n: usize) -> Vec<CartPole> {
+    (0..n).map(|_| CartPole::new()).collect()
+}
+
+#[test]
+fn surrogate_by_hand_and_its_gradient_is_the_policy_gradient() {
+    // Ratios e^{0.1}, e^{−0.2}, 1 with advantages 1, −2, 0.5: L = (e^{0.1} − 2e^{−0.2} + 0.5)/3.
+    let t = |v: Vec<f64>| Tensor::from_vec(v, 3, &Device::Cpu).unwrap();
+    let l = trpo::train::surrogate(&t(vec![-1.0, -2.2, -0.5]), &t(vec![-1.1, -2.0, -0.5]), &t(vec![1.0, -2.0, 0.5]))
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap();
+    let by_hand = (0.1f64.exp() - 2.0 * (-0.2f64).exp() + 0.5) / 3.0;
+    assert!((l - by_hand).abs() < 1e-15, "{l} vs {by_hand}");
+
+    // At θ = θ_old every ratio is 1, so ∇L = mean ∇log π(a|s) Â: REINFORCE's gradient.
+    let mut r = rng::seeded(1, 0);
+    let policy = Mlp::new(&[4, 8, 2], Activation::Tanh, 1.0, DType::F64, &mut r).unwrap();
+    let obs =
+        Tensor::from_vec((0..24).map(|i| (i as f64 * 0.37).sin()).collect::<Vec<_>>(), (6, 4), &Device::Cpu).unwrap();
+    let actions = Tensor::from_vec(vec![0u32, 1, 1, 0, 1, 0], 6, &Device::Cpu).unwrap();
+    let adv = Tensor::from_vec(vec![1.0, -0.5, 2.0, 0.3, -1.0, 0.7], 6, &Device::Cpu).unwrap();
+    let logp = nn::log_probs_of(&nn::log_probs(&policy.forward(&obs).unwrap()).unwrap(), &actions).unwrap();
+    let l = trpo::train::surrogate(&logp, &logp.detach(), &adv).unwrap();
+    assert!((l.to_scalar::<f64>().unwrap() - adv.mean_all().unwrap().to_scalar::<f64>().unwrap()).abs() < 1e-15);
+    let g_surrogate = flat_grad(&l.backward().unwrap(), &policy.vars()).unwrap();
+    let pg = (logp * &adv).unwrap().mean_all().unwrap();
+    let g_pg = flat_grad(&pg.backward().unwrap(), &policy.vars()).unwrap();
+    for (a, b) in g_surrogate.iter().zip(&g_pg) {
+        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn trpo_learns_cartpole_and_every_step_keeps_kl_within_delta() {
+    one_thread();
+    let cfg = config(StepRule::Trpo, 100_000);
+    let run = trpo::train(cartpoles(4), 2, &cfg, &mut rng::seeded(0, 30), |_, _| {}).unwrap();
+    assert!(run.final_return(20) >= 475.0, "last 20 episodes: {}", run.final_return(20));
+    assert!(run.reached(475.0, 20).is_some());
+    for u in &run.updates {
+        // The line search takes a step only if it is inside the trust region and
+        // improves the surrogate; otherwise the policy stays where it was.
+        if u.accepted {
+            assert!(u.kl <= cfg.delta && u.surrogate_gain > 0.0, "{u:?}");
+        } else {
+            assert_eq!((u.kl, u.step_norm), (0.0, 0.0), "{u:?}");
+        }
+        assert!(u.cg_residual.is_finite() && u.cg_residual >= 0.0);
+    }
+    assert!(run.max_kl() <= cfg.delta);
+    // The trust region is used, not avoided: most steps end within a factor 4 of δ.
+    let near = run.updates.iter().filter(|u| u.kl > cfg.delta / 4.0).count();
+    assert!(near * 2 > run.updates.len(), "{near} of {} updates", run.updates.len());
+}
+
+#[test]
+fn a_large_fixed_step_leaves_the_trust_region_and_a_small_one_barely_moves() {
+    one_thread();
+    let budget = 20_480;
+    let large = trpo::train(cartpoles(4), 2, &config(StepRule::Fixed(5.0), budget), &mut rng::seeded(0, 30), |_, _| {})
+        .unwrap();
+    let small =
+        trpo::train(cartpoles(4), 2, &config(StepRule::Fixed(0.05), budget), &mut rng::seeded(0, 30), |_, _| {})
+            .unwrap();
+    assert!(large.max_kl() > 0.1, "large step: max KL {}", large.max_kl());
+    assert!(small.max_kl() < 0.01, "small step: max KL {}", small.max_kl());
+}
+
+#[test]
+fn same_seed_same_run() {
+    one_thread();
+    let cfg = config(StepRule::Trpo, 4096);
+    let a = trpo::train(cartpoles(4), 2, &cfg, &mut rng::seeded(5, 30), |_, _| {}).unwrap();
+    let b = trpo::train(cartpoles(4), 2, &cfg, &mut rng::seeded(5, 30), |_, _| {}).unwrap();
+    let key = |r: &trpo::TrpoRun| {
+        (
+            r.episodes.iter().map(|e| (e.env_steps, e.ret)).collect::<Vec<_>>(),
+            r.updates.iter().map(|u| (u.kl, u.surrogate_gain, u.backtracks)).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(key(&a), key(&b));
+}
+
+/// CartPole whose rewards are NaN: the update must stop with the step named.
+struct NanRewards(CartPole);
+
+impl Env for NanRewards {
+    type Obs = [f32; 4];
+    type Action = usize;
+
+    fn reset<R: rand::Rng + ?Sized>(&mut self, rng: &mut R) -> [f32; 4] {
+        self.0.reset(rng)
+    }
+
+    fn step(&mut self, action: usize) -> Step<[f32; 4]> {
+        Step { reward: f64::NAN, ..self.0.step(action) }
+    }
+}
+
+#[test]
+fn nan_rewards_stop_training_at_step_1() {
+    one_thread();
+    let envs = (0..4).map(|_| NanRewards(CartPole::new())).collect();
+    let err = trpo::train(envs, 2, &config(StepRule::Trpo, 4096), &mut rng::seeded(0, 0), |_, _| {}).unwrap_err();
+    assert!(matches!(err, Error::NonFinite { step: 1, .. }), "{err}");
+}
+
+// ---------------------------------------------------------------- the binary
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rl-sandbox-ch03-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn ch03(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ch03-trpo")).args(args).output().unwrap()
+}
+
+#[test]
+fn binary_writes_its_outputs_and_is_deterministic() {
+    let (a, b) = (temp_dir("a"), temp_dir("b"));
+    for dir in [&a, &b] {
+        let out = ch03(&["--quick", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let read = |d: &PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("ch03-trpo/summary.json")).unwrap()).unwrap()
+    };
+    let (sa, sb) = (read(&a), read(&b));
+    let h = &sa["headline"];
+    for key in [
+        "cartpole_final_return_median",
+        "max_kl",
+        "delta",
+        "steps_to_475_median",
+        "seconds_to_475_median",
+        "env_steps_per_s",
+    ] {
+        assert!(h.get(key).is_some(), "headline lacks {key}: {h}");
+    }
+    assert!(h["max_kl"].as_f64().unwrap() <= h["delta"].as_f64().unwrap());
+    assert!(h["env_steps_per_s"].as_f64().unwrap() > 0.0);
+    // Everything but the clock is the same in both runs.
+    for key in ["cartpole_final_return_median", "max_kl", "steps_to_475_median", "mean_backtracks"] {
+        assert_eq!(sa["headline"][key], sb["headline"][key], "{key}");
+    }
+    let csv = |d: &PathBuf| -> Vec<String> {
+        let text = std::fs::read_to_string(d.join("ch03-trpo/metrics.csv")).unwrap();
+        // Drop the `seconds` column (the 5th).
+        text.lines()
+            .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 4).map(|(_, c)| c).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(csv(&a), csv(&b));
+    let figures = sa["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 6, "{figures:?}");
+    for f in figures {
+        let path = a.join("ch03-trpo").join(f.as_str().unwrap());
+        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
+    }
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}
+
+#[test]
+fn bad_flags_exit_with_code_2_and_one_clear_line() {
+    let out_dir = temp_dir("bad");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--delta", "0"], "--delta"),
+        (vec!["--delta", "nan"], "--delta"),
+        (vec!["--gamma", "1.5"], "--gamma"),
+        (vec!["--lambda", "-0.1"], "--lambda"),
+        (vec!["--envs", "0"], "--envs"),
+        (vec!["--hidden", "64,0"], "--hidden"),
+        (vec!["--large-step", "-1"], "--large-step"),
+        (vec!["--fisher-subsample", "0"], "--fisher-subsample"),
+        (vec!["--total-steps", "10"], "--total-steps"),
+        (vec!["--seeds", "0"], "--seeds"),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.clone();
+        all.extend(["--quick", "--out", out_dir.to_str().unwrap()]);
+        let out = ch03(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
