@@ -1,5 +1,7 @@
 //! Chapter 1: the maze, value iteration, Q-learning, and the chapter binary.
 
+mod common;
+
 use rl_sandbox::env::maze::{Action, Maze, MazeEnv, Rewards};
 use rl_sandbox::env::Env;
 use rl_sandbox::rng;
@@ -270,9 +272,7 @@ fn shipped_mazes_parse_and_the_seed_file_is_the_seed_maze() {
 // ---------------------------------------------------------------- the binary
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rl-sandbox-ch01-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    common::temp_dir("ch01", name)
 }
 
 fn ch01(args: &[&str]) -> std::process::Output {
@@ -350,15 +350,7 @@ fn bad_input_exits_with_code_2_and_one_clear_line() {
         (vec!["--seeds".into(), "0".into()], "--seeds"),
         (vec!["--episodes".into(), "many".into()], "--episodes"),
     ];
-    for (args, expected) in cases {
-        let mut all = args.clone();
-        all.extend(["--quick".to_string(), "--out".to_string(), out_flag.display().to_string()]);
-        let out = Command::new(env!("CARGO_BIN_EXE_ch01-q-learning")).args(&all).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    }
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch01-q-learning"), &out_flag, &cases);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

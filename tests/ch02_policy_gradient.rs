@@ -1,5 +1,7 @@
 //! Chapter 2: the policy-gradient maths, tabular and neural REINFORCE, and the binary.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use rl_sandbox::env::cartpole::CartPole;
 use rl_sandbox::env::maze::{Action, Maze, MazeEnv, Rewards};
@@ -435,9 +437,7 @@ fn a_nan_loss_stops_neural_training() {
 // ---------------------------------------------------------------- the binary
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rl-sandbox-ch02-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    common::temp_dir("ch02", name)
 }
 
 fn ch02(args: &[&str]) -> std::process::Output {
@@ -496,14 +496,6 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--activation", "sigmoid"], "--activation"),
         (vec!["--seeds", "0"], "--seeds"),
     ];
-    for (args, expected) in cases {
-        let mut all = args.clone();
-        all.extend(["--quick", "--out", out_dir.to_str().unwrap()]);
-        let out = ch02(&all);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    }
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch02-policy-gradient"), &out_dir, &cases);
     let _ = std::fs::remove_dir_all(&out_dir);
 }

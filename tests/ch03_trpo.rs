@@ -2,6 +2,8 @@
 //! (The Fisher-vector product against an explicit Hessian and conjugate gradient against
 //! a direct solve are unit tests in src/trpo/.)
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use rl_sandbox::env::cartpole::CartPole;
 use rl_sandbox::env::{Env, Step};
@@ -134,9 +136,7 @@ fn nan_rewards_stop_training_at_step_1() {
 // ---------------------------------------------------------------- the binary
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rl-sandbox-ch03-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    common::temp_dir("ch03", name)
 }
 
 fn ch03(args: &[&str]) -> std::process::Output {
@@ -204,15 +204,6 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--total-steps", "10"], "--total-steps"),
         (vec!["--seeds", "0"], "--seeds"),
     ];
-    for (args, expected) in cases {
-        let mut all = args.clone();
-        all.extend(["--quick", "--out", out_dir.to_str().unwrap()]);
-        let out = ch03(&all);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
-    }
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch03-trpo"), &out_dir, &cases);
     let _ = std::fs::remove_dir_all(&out_dir);
 }

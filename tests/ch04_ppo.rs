@@ -1,6 +1,8 @@
 //! Chapter 4: PPO's losses, GAE, the adaptive β, the Gaussian head, learning on
 //! CartPole and Pendulum, the λ bias/variance measurement, and the binary.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, RngExt};
 use rl_sandbox::env::cartpole::CartPole;
@@ -297,9 +299,7 @@ fn lambda_returns_with_a_zero_critic_are_biased_except_monte_carlo() {
 // ---------------------------------------------------------------- the binary
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rl-sandbox-ch04-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    common::temp_dir("ch04", name)
 }
 
 fn ch04(args: &[&str]) -> std::process::Output {
@@ -358,14 +358,6 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--anneal-lr", "maybe"], "--anneal-lr"),
         (vec!["--seeds", "0"], "--seeds"),
     ];
-    for (args, expected) in cases {
-        let mut all = args.clone();
-        all.extend(["--quick", "--out", out_dir.to_str().unwrap()]);
-        let out = ch04(&all);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    }
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch04-ppo"), &out_dir, &cases);
     let _ = std::fs::remove_dir_all(&out_dir);
 }

@@ -363,25 +363,23 @@ fn print_results(summary: &Summary, variants: &[Variant], runs: &[Vec<MazeRun>])
         &["run", "reached goal", "steps in last episode (mean)", "episodes to optimal (median)"],
         &rows,
     );
-    let h = &summary.headline;
-    let rows: Vec<Vec<String>> = [
-        "greedy_path",
-        "greedy_path_length",
-        "greedy_path_optimal",
-        "greedy_optimal_seeds",
-        "optimal_path_count",
-        "distinct_optimal_paths_found",
-        "episodes_to_optimal_median",
-        "q_error_final",
-        "q_error_final_decaying_alpha",
-        "q_error_final_slippery_constant_alpha",
-        "q_error_final_slippery_decaying_alpha",
-        "env_steps_per_s",
-    ]
-    .iter()
-    .map(|k| vec![k.to_string(), h.get(*k).map_or(String::new(), |v| v.to_string())])
-    .collect();
-    print_table("Headline", &["key", "value"], &rows);
+    summary.print_headline(
+        "Headline",
+        &[
+            "greedy_path",
+            "greedy_path_length",
+            "greedy_path_optimal",
+            "greedy_optimal_seeds",
+            "optimal_path_count",
+            "distinct_optimal_paths_found",
+            "episodes_to_optimal_median",
+            "q_error_final",
+            "q_error_final_decaying_alpha",
+            "q_error_final_slippery_constant_alpha",
+            "q_error_final_slippery_decaying_alpha",
+            "env_steps_per_s",
+        ],
+    );
 }
 
 /// Max |Q − Q*| curves of the step-size experiment, on a common grid of env steps.

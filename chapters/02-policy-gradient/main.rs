@@ -867,18 +867,16 @@ fn print_results(
         &["run", "per seed", "median", "steps to 475 (median)"],
         &rows,
     );
-    let h = &summary.headline;
-    let rows: Vec<Vec<String>> = [
-        "maze_success_rate",
-        "maze_shortest_path_rate",
-        "baseline_variance_ratio",
-        "baseline_variance_ratio_shifted",
-        "cartpole_final_return_median",
-        "cartpole_steps_to_475_median",
-        "env_steps",
-    ]
-    .iter()
-    .map(|k| vec![k.to_string(), h.get(*k).map_or(String::new(), |v| v.to_string())])
-    .collect();
-    print_table("Headline", &["key", "value"], &rows);
+    summary.print_headline(
+        "Headline",
+        &[
+            "maze_success_rate",
+            "maze_shortest_path_rate",
+            "baseline_variance_ratio",
+            "baseline_variance_ratio_shifted",
+            "cartpole_final_return_median",
+            "cartpole_steps_to_475_median",
+            "env_steps",
+        ],
+    );
 }

@@ -426,18 +426,17 @@ fn print_results(args: &Args, summary: &Summary, by_rule: &[(StepRule, Vec<&Trpo
         &["rule", "final return per seed", "max KL", "largest drop (median)"],
         &rows,
     );
-    let rows: Vec<Vec<String>> = [
-        "cartpole_final_return_median",
-        "max_kl",
-        "delta",
-        "steps_to_475_median",
-        "seconds_to_475_median",
-        "env_steps_per_s",
-        "seeds_reaching_475",
-        "mean_backtracks",
-    ]
-    .iter()
-    .map(|k| vec![k.to_string(), summary.headline.get(*k).map_or(String::new(), |v| v.to_string())])
-    .collect();
-    print_table("Headline (TRPO, medians over seeds)", &["key", "value"], &rows);
+    summary.print_headline(
+        "Headline (TRPO, medians over seeds)",
+        &[
+            "cartpole_final_return_median",
+            "max_kl",
+            "delta",
+            "steps_to_475_median",
+            "seconds_to_475_median",
+            "env_steps_per_s",
+            "seeds_reaching_475",
+            "mean_backtracks",
+        ],
+    );
 }

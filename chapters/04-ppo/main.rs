@@ -1027,18 +1027,16 @@ fn print_results(
         &["λ", "final return", "steps to 475", "bias²", "variance"],
         &rows,
     );
-    let h = &summary.headline;
-    let rows: Vec<Vec<String>> = [
-        "cartpole_final_return_median",
-        "cartpole_eval_return_median",
-        "steps_to_475_median",
-        "seconds_to_475_median",
-        "env_steps_per_s",
-        "pendulum_final_return_median",
-        "pendulum_eval_return_median",
-    ]
-    .iter()
-    .map(|k| vec![k.to_string(), h.get(*k).map_or(String::new(), |v| v.to_string())])
-    .collect();
-    print_table("Headline (medians over seeds)", &["key", "value"], &rows);
+    summary.print_headline(
+        "Headline (medians over seeds)",
+        &[
+            "cartpole_final_return_median",
+            "cartpole_eval_return_median",
+            "steps_to_475_median",
+            "seconds_to_475_median",
+            "env_steps_per_s",
+            "pendulum_final_return_median",
+            "pendulum_eval_return_median",
+        ],
+    );
 }

@@ -484,23 +484,21 @@ fn print_results(summary: &Summary, eval: &Evaluation, problems: &[task::Problem
         })
         .collect();
     print_table("Sample responses (held-out problems)", &["question", "greedy", "sampled (T = 1)"], &rows);
-    let h = &summary.headline;
-    let rows: Vec<Vec<String>> = [
-        "params",
-        "tokens_seen",
-        "final_loss",
-        "accuracy_greedy",
-        "format_rate_greedy",
-        "accuracy_sampled",
-        "format_rate",
-        "mean_response_length",
-        "pass_at_16",
-        "maj_at_16",
-        "train_tokens_per_s",
-        "sample_tokens_per_s",
-    ]
-    .iter()
-    .map(|k| vec![k.to_string(), h.get(*k).map_or(String::new(), |v| v.to_string())])
-    .collect();
-    print_table("Headline", &["key", "value"], &rows);
+    summary.print_headline(
+        "Headline",
+        &[
+            "params",
+            "tokens_seen",
+            "final_loss",
+            "accuracy_greedy",
+            "format_rate_greedy",
+            "accuracy_sampled",
+            "format_rate",
+            "mean_response_length",
+            "pass_at_16",
+            "maj_at_16",
+            "train_tokens_per_s",
+            "sample_tokens_per_s",
+        ],
+    );
 }

@@ -75,6 +75,15 @@ impl Summary {
         self.headline.insert(key.to_string(), v);
     }
 
+    /// Prints the headline numbers named by `keys` as a two-column table.
+    pub fn print_headline(&self, title: &str, keys: &[&str]) {
+        let rows: Vec<Vec<String>> = keys
+            .iter()
+            .map(|k| vec![k.to_string(), self.headline.get(*k).map_or(String::new(), |v| v.to_string())])
+            .collect();
+        print_table(title, &["key", "value"], &rows);
+    }
+
     pub fn write(&self, dir: &RunDir) -> Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Plot(e.to_string()))?;
         dir.write("summary.json", &(text + "\n"))

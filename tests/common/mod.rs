@@ -1,0 +1,29 @@
+//! Helpers shared by the chapter tests. Each file in tests/ is its own crate and takes
+//! what it needs with `mod common;`, so some helpers go unused in some files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh, empty path under the system's temp folder, unique to this test process.
+pub fn temp_dir(chapter: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rl-sandbox-{chapter}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs the chapter binary `bin` once per case, with `--quick --out <out>` added, and
+/// checks that each bad input ends the way every chapter promises: exit code 2 and an
+/// `error: ...` message that names the problem (`expected`), never a panic.
+pub fn assert_bad_input<S: AsRef<str>>(bin: &str, out: &Path, cases: &[(Vec<S>, &str)]) {
+    for (args, expected) in cases {
+        let mut all: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+        all.extend(["--quick".to_string(), "--out".to_string(), out.display().to_string()]);
+        let run = Command::new(bin).args(&all).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{all:?}: {stderr}");
+        assert!(stderr.starts_with("error:"), "{all:?}: {stderr}");
+        assert!(stderr.contains(expected), "{all:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{all:?}: {stderr}");
+    }
+}
