@@ -248,6 +248,7 @@ fn impossible_flags_exit_with_code_2() {
         (vec!["--hack-beta", "-1"], "--hack-beta"),
         (vec!["--rm-examples", "2"], "--rm-examples"),
         (vec!["--hack-reward", "vibes"], "vibes"),
+        (vec!["--mu", "0"], "--mu"),
     ] {
         let out = bin().args(["--quick", "--out", "/tmp/ch07-bad-flags"]).args(&flags).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

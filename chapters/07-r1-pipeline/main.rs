@@ -93,6 +93,9 @@ pub struct Args {
     /// Clip range ε of the ratio
     #[arg(long, default_value_t = 0.2)]
     pub clip_eps: f64,
+    /// Updates per sampled batch μ (GRPO, and PPO's actor and critic)
+    #[arg(long, default_value_t = 1)]
+    pub mu: usize,
     /// PPO: AdamW learning rate of the critic
     #[arg(long, default_value_t = 1e-3)]
     pub critic_lr: f64,
@@ -196,6 +199,7 @@ impl Args {
         if !(self.clip_eps > 0.0 && self.clip_eps < 1.0) {
             return Err(Error::invalid("--clip-eps", self.clip_eps, "must lie in (0, 1)"));
         }
+        check_min("--mu", self.mu, 1)?;
         check_range("--gamma", self.gamma, 0.0, 1.0)?;
         check_range("--lambda", self.lambda, 0.0, 1.0)?;
         check_range("--temperature", self.temperature, 1e-3, 10.0)?;
@@ -233,7 +237,7 @@ impl Args {
             group: self.group,
             lr,
             adv_eps: 1e-4,
-            mu: 1,
+            mu: self.mu,
             loss: LossConfig {
                 clip_eps: self.clip_eps,
                 beta,
@@ -256,7 +260,7 @@ impl Args {
             clip_eps: self.clip_eps,
             gamma: self.gamma,
             lambda: self.lambda,
-            mu: 1,
+            mu: self.mu,
             sample: self.sample_config(),
             eval_every: self.eval_every,
             eval_problems: self.eval_problems,
@@ -376,7 +380,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         args.distill_steps = args.distill_steps.min(3);
         args.rm_examples = args.rm_examples.min(32);
     }
-    let seeds = args.common.seed_list(1)?;
+    let seeds = args.common.seed_list(if args.common.quick { 1 } else { 3 })?;
     let dir = RunDir::create(&args.common.out, CHAPTER)?;
     let mut summary = Summary::new(CHAPTER, &seeds, args.common.quick, &args);
     let (base, tokenizer) = load_base()?;
@@ -502,8 +506,10 @@ pub fn run(mut args: Args) -> Result<Summary> {
         summary.headline("grpo_state_mb", mb(mem.grpo_state));
         summary.headline("ppo_critic_peak_heap_mb", mem.ppo_peak.map(mb));
         summary.headline("grpo_peak_heap_mb", mem.grpo_peak.map(mb));
-        summary.headline("ppo_critic_seconds_per_step", med(&ppo, |o| per_step_seconds_ppo(&o.ppo)));
-        summary.headline("grpo_seconds_per_step", med(&zero, |o| per_step_seconds(&o.grpo)));
+        summary.headline("ppo_critic_seconds_per_step", mem.ppo_step_s);
+        summary.headline("grpo_seconds_per_step", mem.grpo_step_s);
+        summary.headline("ppo_critic_seconds_per_step_in_run", med(&ppo, |o| per_step_seconds_ppo(&o.ppo)));
+        summary.headline("grpo_seconds_per_step_in_run", med(&zero, |o| per_step_seconds(&o.grpo)));
         summary.headline("ppo_critic_run_seconds", med(&ppo, |o| o.seconds));
         summary.headline("grpo_run_seconds", med(&zero, |o| o.seconds));
         summary
@@ -958,34 +964,48 @@ struct Memory {
     /// Weights + gradients + AdamW moments, from the shapes (bytes).
     ppo_state: usize,
     grpo_state: usize,
-    /// Peak heap bytes of loading the reference and running one full step (sampling,
+    /// Peak heap bytes of loading the reference and running full steps (sampling,
     /// scoring, update), measured by the counting allocator; None without it.
     ppo_peak: Option<usize>,
     grpo_peak: Option<usize>,
+    /// Median seconds per step of the probe, each algorithm alone on one core, one
+    /// after the other (the runs' own timings share the machine with other runs).
+    ppo_step_s: f64,
+    grpo_step_s: f64,
+    probe_steps: usize,
 }
 
+/// Peak heap, parameters and seconds per step of PPO and of GRPO, each run alone for a
+/// few steps before the experiments start (so nothing else allocates meanwhile).
 fn measure_memory(args: &Args) -> Result<Memory> {
     let mut probe = args.clone();
-    probe.steps = 1;
+    probe.steps = if args.common.quick { 1 } else { 3 };
     probe.eval_problems = 1;
     probe.eval_every = 1000;
+    let grpo_cfg = probe.grpo_config(probe.lr, probe.beta, probe.steps);
+    let seconds = |log: &[StepLog]| per_step_seconds(log);
     // A warm-up, so that one-time allocations (thread pools) count in neither.
     let _ = memory::measure_peak(|| -> Result<()> {
         let (base, tok) = load_base()?;
         grpo::train(&base, &tok, &probe.grpo_config(probe.lr, probe.beta, 1), 0, 99, |_| {})?;
         Ok(())
     });
-    let (ppo, ppo_peak) = memory::measure_peak(|| -> Result<(usize, usize)> {
+    let (ppo, ppo_peak) = memory::measure_peak(|| -> Result<(usize, usize, f64)> {
         let (base, tok) = load_base()?;
-        let (policy, critic, _) = ppo_critic::train(&base, &tok, &probe.ppo_config(), 0, 99, |_| {})?;
-        Ok((base.n_params() + policy.n_params() + critic.n_params(), policy.n_params() + critic.n_params()))
+        let (policy, critic, log) = ppo_critic::train(&base, &tok, &probe.ppo_config(), 0, 99, |_| {})?;
+        let common: Vec<StepLog> = log.iter().map(|s| s.common.clone()).collect();
+        Ok((
+            base.n_params() + policy.n_params() + critic.n_params(),
+            policy.n_params() + critic.n_params(),
+            seconds(&common),
+        ))
     });
-    let (grpo, grpo_peak) = memory::measure_peak(|| -> Result<(usize, usize)> {
+    let (grpo, grpo_peak) = memory::measure_peak(|| -> Result<(usize, usize, f64)> {
         let (base, tok) = load_base()?;
-        let (policy, _) = grpo::train(&base, &tok, &probe.grpo_config(probe.lr, probe.beta, 1), 0, 99, |_| {})?;
-        Ok((base.n_params() + policy.n_params(), policy.n_params()))
+        let (policy, log) = grpo::train(&base, &tok, &grpo_cfg, 0, 99, |_| {})?;
+        Ok((base.n_params() + policy.n_params(), policy.n_params(), seconds(&log)))
     });
-    let ((ppo_held, ppo_trained), (grpo_held, grpo_trained)) = (ppo?, grpo?);
+    let ((ppo_held, ppo_trained, ppo_step_s), (grpo_held, grpo_trained, grpo_step_s)) = (ppo?, grpo?);
     Ok(Memory {
         ppo_held,
         ppo_trained,
@@ -995,6 +1015,9 @@ fn measure_memory(args: &Args) -> Result<Memory> {
         grpo_state: memory::training_state_bytes(grpo_held, grpo_trained),
         ppo_peak,
         grpo_peak,
+        ppo_step_s,
+        grpo_step_s,
+        probe_steps: probe.steps,
     })
 }
 
@@ -1311,14 +1334,29 @@ fn figure_ppo_cost(dir: &RunDir, ppo: &[&Outcome], zero: &[&Outcome], mem: &Memo
             vec![mb(mem.ppo_state), mb(mem.grpo_state)],
             None,
         ),
-        bars("Seconds per step (one core)", "seconds", vec![ps, gs], (ppo.len() > 1).then_some(vec![pe, ge])),
+        bars(
+            &format!(
+                "Seconds per step, alone on one core (probe of {} step{})",
+                mem.probe_steps,
+                if mem.probe_steps == 1 { "" } else { "s" }
+            ),
+            "seconds (median)",
+            vec![mem.ppo_step_s, mem.grpo_step_s],
+            None,
+        ),
+        bars(
+            "Seconds per step, during the runs",
+            "seconds (median over steps)",
+            vec![ps, gs],
+            (ppo.len() > 1).then_some(vec![pe, ge]),
+        ),
     ];
     if let (Some(a), Some(b)) = (mem.ppo_peak, mem.grpo_peak) {
-        panels.insert(3, bars("Peak heap of one step (measured)", "MiB", vec![mb(a), mb(b)], None));
+        panels.insert(3, bars("Peak heap of a step (measured)", "MiB", vec![mb(a), mb(b)], None));
     }
     Ok(plot::bars_panels(
         &dir.path("ppo_vs_grpo_cost"),
-        "What the critic costs: PPO's four models (reward = a rule here) versus GRPO's two",
+        "What the critic costs: PPO holds actor, critic and reference (a rule replaces the reward model), GRPO actor and reference",
         &panels,
         3,
     )?)
