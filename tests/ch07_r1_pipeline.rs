@@ -300,7 +300,9 @@ fn quick_run_writes_the_summary_and_figures_and_is_deterministic() {
         "cold_start.png",
         "rejection_sft.png",
         "distillation.png",
+        "distillation_curve.png",
         "reward_hacking.png",
+        "reward_model.png",
     ] {
         assert!(s.figures.iter().any(|x| x == f), "{f} not listed");
     }
@@ -313,6 +315,6 @@ fn quick_run_writes_the_summary_and_figures_and_is_deterministic() {
     let out = bin().args(["--quick", "--experiments", "hacking", "--out"]).arg(&one).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = Summary::read(&one.join("ch07-r1-pipeline/summary.json")).unwrap();
-    assert_eq!(s.figures, vec!["reward_hacking.png", "reward_hacking.svg"]);
+    assert_eq!(s.figures, vec!["reward_hacking.png", "reward_hacking.svg", "reward_model.png", "reward_model.svg"]);
     assert!(s.headline.get("grpo_accuracy").is_none());
 }
