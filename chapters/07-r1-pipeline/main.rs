@@ -1635,9 +1635,62 @@ fn samples_text(args: &Args, done: &[(Job, Outcome)], problems: &[Problem]) -> S
     s
 }
 
+/// The claims and what we measured, one row per comparison (all keys in summary.json).
 fn print_results(summary: &Summary) {
     let h = &summary.headline;
-    let show = |k: &str| h.get(k).and_then(|v| v.as_f64()).map_or("-".to_string(), |v| format!("{v:.3}"));
-    let rows: Vec<Vec<String>> = h.keys().filter(|k| !k.ends_with("_s")).map(|k| vec![k.clone(), show(k)]).collect();
-    print_table("Headline (greedy held-out accuracy unless _sampled; medians over seeds)", &["key", "value"], &rows);
+    let show = |k: &str| {
+        h.get(k).and_then(|v| v.as_f64()).map_or("-".to_string(), |v| {
+            if v.abs() >= 1000.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.3}")
+            }
+        })
+    };
+    let comparisons = [
+        ("PPO critic vs GRPO", "held-out accuracy, greedy", "ppo_critic_accuracy", "grpo_accuracy"),
+        ("PPO critic vs GRPO", "held-out accuracy, sampled", "ppo_critic_accuracy_sampled", "grpo_accuracy_sampled"),
+        ("PPO critic vs GRPO", "parameters held", "ppo_critic_params", "grpo_params"),
+        ("PPO critic vs GRPO", "peak heap of a step (MiB)", "ppo_critic_peak_heap_mb", "grpo_peak_heap_mb"),
+        ("PPO critic vs GRPO", "seconds per step, alone", "ppo_critic_seconds_per_step", "grpo_seconds_per_step"),
+        ("cold start vs zero", "held-out accuracy, sampled", "cold_start_accuracy_sampled", "zero_accuracy_sampled"),
+        (
+            "cold start vs zero",
+            "training accuracy, first steps",
+            "cold_start_early_train_accuracy",
+            "zero_early_train_accuracy",
+        ),
+        ("cold start vs zero", "writes the column steps", "cold_start_writes_steps", "zero_writes_steps"),
+        (
+            "rejection SFT vs RL teacher",
+            "held-out accuracy, sampled",
+            "rejection_sft_accuracy_sampled",
+            "rl_teacher_accuracy_sampled",
+        ),
+        ("distilled vs small RL", "held-out accuracy, greedy", "distilled_accuracy", "small_rl_accuracy"),
+        (
+            "distilled vs small RL",
+            "held-out accuracy, sampled",
+            "distilled_accuracy_sampled",
+            "small_rl_accuracy_sampled",
+        ),
+        ("hacking: end vs start", "proxy reward", "hacked_proxy_reward", "hacked_proxy_reward_start"),
+        (
+            "hacking: end vs start",
+            "true accuracy of the samples",
+            "hacked_train_accuracy",
+            "hacked_train_accuracy_start",
+        ),
+        ("hacking: end vs peak", "held-out accuracy, greedy", "hacked_true_accuracy", "hacked_peak_heldout_accuracy"),
+    ];
+    let rows: Vec<Vec<String>> = comparisons
+        .iter()
+        .filter(|(_, _, a, _)| h.contains_key(*a))
+        .map(|(c, m, a, b)| vec![c.to_string(), m.to_string(), show(a), show(b)])
+        .collect();
+    print_table(
+        "The claims, measured (medians over seeds; every number is in summary.json)",
+        &["comparison", "measure", "first", "second"],
+        &rows,
+    );
 }
