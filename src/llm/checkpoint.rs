@@ -24,14 +24,25 @@ pub struct CheckpointMeta {
 /// The shipped base model, relative to the crate root.
 pub const SHIPPED: &str = "assets/models/ch05-base.safetensors";
 
+/// The small base model of chapter 7's distillation experiment (half the width, half
+/// the layers and heads; pre-trained by `ch05-language-model --pretrain --d-model 64
+/// --layers 1 --heads 2`).
+pub const SHIPPED_SMALL: &str = "assets/models/ch07-small-base.safetensors";
+
 /// The shipped base model's path: found from the working directory, else from the
 /// crate's source folder (tests and `cargo run` from elsewhere).
 pub fn shipped_path() -> PathBuf {
-    let local = PathBuf::from(SHIPPED);
+    asset_path(SHIPPED)
+}
+
+/// A shipped file (relative to the crate root): found from the working directory, else
+/// from the crate's source folder.
+pub fn asset_path(relative: &str) -> PathBuf {
+    let local = PathBuf::from(relative);
     if local.exists() {
         local
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(SHIPPED)
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
     }
 }
 

@@ -288,6 +288,11 @@ pub fn greedy_eval(model: &Gpt, tokenizer: &Tokenizer, problems: &[Problem], max
     Ok((acc, fmt))
 }
 
+/// The rule reward r = r_acc + r_fmt of eq. (1): what [`train`] maximises.
+pub fn rule_reward(text: &str, problem: &Problem) -> f64 {
+    Reward::of(text, problem).total()
+}
+
 /// Trains a copy of `base` with GRPO; `base` itself is the frozen reference π_ref.
 /// Problems and samples come from `seeded(seed, stream)`. `on_step` sees every step.
 pub fn train(
@@ -296,6 +301,22 @@ pub fn train(
     cfg: &GrpoConfig,
     seed: u64,
     stream: u64,
+    on_step: impl FnMut(&StepLog),
+) -> Result<(Gpt, Vec<StepLog>)> {
+    train_with_reward(base, tokenizer, cfg, seed, stream, &rule_reward, on_step)
+}
+
+/// [`train`] with another reward in place of the rule reward of eq. (1): `reward`
+/// scores one response to one problem (chapter 7's flawed rewards). The step log's
+/// `reward` is the mean of this reward; `accuracy_reward` and `format_reward` stay the
+/// rule's, so that a proxy can be compared with the truth.
+pub fn train_with_reward(
+    base: &Gpt,
+    tokenizer: &Tokenizer,
+    cfg: &GrpoConfig,
+    seed: u64,
+    stream: u64,
+    reward: &(dyn Fn(&str, &Problem) -> f64 + Sync),
     mut on_step: impl FnMut(&StepLog),
 ) -> Result<(Gpt, Vec<StepLog>)> {
     let c = |e: candle_core::Error| Error::invalid("GRPO", e, "candle failed");
@@ -329,7 +350,7 @@ pub fn train(
         // 2. Score: rule rewards (eq. 1), group advantages (eq. 2), reference log-probs.
         let t = Instant::now();
         let rewards: Vec<Reward> = s.texts.iter().zip(&s.prompt).map(|(x, &p)| Reward::of(x, &problems[p])).collect();
-        let totals: Vec<f64> = rewards.iter().map(Reward::total).collect();
+        let totals: Vec<f64> = s.texts.iter().zip(&s.prompt).map(|(x, &p)| reward(x, &problems[p])).collect();
         let advantages = group_advantages(&totals, g, cfg.adv_eps);
         let rows: Vec<Vec<u32>> = s.prompt.iter().map(|&p| prompts[p].clone()).collect();
         let lengths: Vec<usize> = s.ids.iter().map(Vec::len).collect();

@@ -3,14 +3,20 @@
 //! rewards, the pre-training corpus and loop, and evaluation (chapters 5 and 6).
 //!
 //! Chapter 6 starts from [`load_base`]: the shipped base model and its tokenizer.
+//! Chapter 7 adds SFT, PPO with a critic, the R1 pipeline's data and flawed rewards.
 
 pub mod checkpoint; // safetensors weights + JSON config, checked on load
 pub mod corpus; // the generated pre-training documents and their mix
 pub mod eval; // accuracy, format rate, pass@k, maj@k
 pub mod grpo; // GRPO: rule rewards, group advantages, k3 KL, the clipped loss, the loop
+pub mod memory; // a counting allocator (peak heap) and the training state's bytes
 pub mod model; // the GPT: embeddings, causal attention, MLP, KV cache
+pub mod pipeline; // R1's data: cold-start traces, rejection sampling
+pub mod ppo_critic; // RLHF-style PPO: critic with a value head, KL in the reward, token GAE
 pub mod pretrain; // next-token cross-entropy, AdamW, warm-up + cosine
+pub mod reward_model; // flawed rewards: a tags-only check, a bag-of-tokens reward model
 pub mod sample; // batched KV-cache sampling, token log-probabilities
+pub mod sft; // supervised fine-tuning on response tokens only
 pub mod task; // 3-digit addition, the R1-Zero template, rule rewards
 pub mod tokenizer; // characters + tags + template text as tokens
 
@@ -26,6 +32,13 @@ pub fn load_base() -> crate::error::Result<(Gpt, Tokenizer)> {
     let tokenizer = Tokenizer::new();
     let (model, _) = checkpoint::load(&checkpoint::shipped_path(), &tokenizer)?;
     Ok((model, tokenizer))
+}
+
+/// The shipped small base model of chapter 7 (`assets/models/ch07-small-base.safetensors`:
+/// half the width, layers and heads of [`load_base`]'s).
+pub fn load_small_base() -> crate::error::Result<Gpt> {
+    let (model, _) = checkpoint::load(&checkpoint::asset_path(checkpoint::SHIPPED_SMALL), &Tokenizer::new())?;
+    Ok(model)
 }
 
 /// Asks glibc to keep freed buffers instead of returning them to the OS after every

@@ -189,6 +189,24 @@ impl Gpt {
         ids: &Tensor,
         pos: &Tensor,
         bias: &Tensor,
+        cache: Option<&mut KvCache>,
+    ) -> candle_core::Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let x = self.hidden_with(ids, pos, bias, cache)?;
+        let logits = match &self.head {
+            Some(h) => x.matmul(h.as_tensor())?,
+            None => x.matmul(&self.wte.as_tensor().t()?)?,
+        };
+        logits.reshape((b, t, self.cfg.vocab_size))
+    }
+
+    /// The last hidden states LN(h_t), [B·T, d], before the output head: what a value
+    /// head reads (chapter 7's critic). Arguments as for [`Gpt::forward_with`].
+    pub fn hidden_with(
+        &self,
+        ids: &Tensor,
+        pos: &Tensor,
+        bias: &Tensor,
         mut cache: Option<&mut KvCache>,
     ) -> candle_core::Result<Tensor> {
         let (b, t) = ids.dims2()?;
@@ -201,12 +219,7 @@ impl Gpt {
             let h = linear(&layer_norm(&x, &block.ln2)?, &block.fc)?.relu()?;
             x = (&x + linear(&h, &block.fc_out)?)?;
         }
-        let x = layer_norm(&x, &self.ln_f)?;
-        let logits = match &self.head {
-            Some(h) => x.matmul(h.as_tensor())?,
-            None => x.matmul(&self.wte.as_tensor().t()?)?,
-        };
-        logits.reshape((b, t, self.cfg.vocab_size))
+        layer_norm(&x, &self.ln_f)
     }
 
     /// Causal multi-head attention (eq. 1): softmax(q kᵀ/√d_head + bias) v, per head.

@@ -150,37 +150,68 @@ pub fn token_logprobs(
     prompts: &[Vec<u32>],
     completions: &[Vec<u32>],
 ) -> candle_core::Result<(Tensor, Tensor)> {
-    if prompts.len() != completions.len() || prompts.is_empty() {
-        candle_core::bail!("token_logprobs: {} prompts for {} completions", prompts.len(), completions.len());
-    }
-    let b = prompts.len();
-    let t = prompts.iter().zip(completions).map(|(p, c)| p.len() + c.len()).max().unwrap_or(0);
-    let l = completions.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    if t > model.cfg.context || prompts.iter().any(Vec::is_empty) {
-        candle_core::bail!(
-            "token_logprobs: sequences of {t} tokens (context {}), or an empty prompt",
-            model.cfg.context
-        );
-    }
-    let mut ids = vec![EOS; b * t];
-    let (mut rows, mut targets, mut mask) = (vec![0u32; b * l], vec![0u32; b * l], vec![0f32; b * l]);
-    for (i, (p, c)) in prompts.iter().zip(completions).enumerate() {
-        ids[i * t..i * t + p.len()].copy_from_slice(p);
-        ids[i * t + p.len()..i * t + p.len() + c.len()].copy_from_slice(c);
-        for (j, &tok) in c.iter().enumerate() {
-            // Completion token j is predicted at position len(prompt) + j − 1.
-            rows[i * l + j] = (i * t + p.len() + j - 1) as u32;
-            targets[i * l + j] = tok;
-            mask[i * l + j] = 1.0;
-        }
-    }
+    let lay = CompletionLayout::new(model, prompts, completions)?;
+    let (b, t, l) = (lay.b, lay.t, lay.l);
     let dev = &Device::Cpu;
-    let logits = model.forward(&Tensor::from_vec(ids, (b, t), dev)?)?;
+    let logits = model.forward(&lay.ids)?;
     let logp = candle_nn::ops::log_softmax(&logits.reshape((b * t, model.cfg.vocab_size))?, D::Minus1)?;
     let picked = logp
-        .index_select(&Tensor::from_vec(rows, b * l, dev)?, 0)?
-        .gather(&Tensor::from_vec(targets, (b * l, 1), dev)?, 1)?
+        .index_select(&lay.rows, 0)?
+        .gather(&Tensor::from_vec(lay.targets, (b * l, 1), dev)?, 1)?
         .reshape((b, l))?;
-    let mask = Tensor::from_vec(mask, (b, l), dev)?;
-    Ok(((picked * &mask)?, mask))
+    Ok(((picked * &lay.mask)?, lay.mask))
+}
+
+/// A batch of `prompt ++ completion` rows laid out for one forward pass: the ids
+/// [B, T] (right-padded), for each completion token j of row i the flat position
+/// i·T + len(prompt_i) + j − 1 that predicts it (`rows`, [B·L]), its id (`targets`)
+/// and the [B, L] mask. Shared by [`token_logprobs`] and chapter 7's critic, whose
+/// value V(s_t) is read at the same positions.
+pub struct CompletionLayout {
+    pub ids: Tensor,
+    pub rows: Tensor,
+    pub targets: Vec<u32>,
+    pub mask: Tensor,
+    pub b: usize,
+    pub t: usize,
+    pub l: usize,
+}
+
+impl CompletionLayout {
+    pub fn new(model: &Gpt, prompts: &[Vec<u32>], completions: &[Vec<u32>]) -> candle_core::Result<Self> {
+        if prompts.len() != completions.len() || prompts.is_empty() {
+            candle_core::bail!("token_logprobs: {} prompts for {} completions", prompts.len(), completions.len());
+        }
+        let b = prompts.len();
+        let t = prompts.iter().zip(completions).map(|(p, c)| p.len() + c.len()).max().unwrap_or(0);
+        let l = completions.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        if t > model.cfg.context || prompts.iter().any(Vec::is_empty) {
+            candle_core::bail!(
+                "token_logprobs: sequences of {t} tokens (context {}), or an empty prompt",
+                model.cfg.context
+            );
+        }
+        let mut ids = vec![EOS; b * t];
+        let (mut rows, mut targets, mut mask) = (vec![0u32; b * l], vec![0u32; b * l], vec![0f32; b * l]);
+        for (i, (p, c)) in prompts.iter().zip(completions).enumerate() {
+            ids[i * t..i * t + p.len()].copy_from_slice(p);
+            ids[i * t + p.len()..i * t + p.len() + c.len()].copy_from_slice(c);
+            for (j, &tok) in c.iter().enumerate() {
+                // Completion token j is predicted at position len(prompt) + j − 1.
+                rows[i * l + j] = (i * t + p.len() + j - 1) as u32;
+                targets[i * l + j] = tok;
+                mask[i * l + j] = 1.0;
+            }
+        }
+        let dev = &Device::Cpu;
+        Ok(CompletionLayout {
+            ids: Tensor::from_vec(ids, (b, t), dev)?,
+            rows: Tensor::from_vec(rows, b * l, dev)?,
+            targets,
+            mask: Tensor::from_vec(mask, (b, l), dev)?,
+            b,
+            t,
+            l,
+        })
+    }
 }

@@ -30,6 +30,42 @@ pub fn bars(stem: &Path, bars: &Bars) -> Result<Vec<String>, PlotError> {
     style::save(stem, &BarFigure(bars))
 }
 
+/// Draws several bar charts as panels of a grid with `cols` columns under one title
+/// (bar i has the same colour in every panel, so one category keeps its colour).
+pub fn bars_panels(stem: &Path, title: &str, panels: &[Bars], cols: usize) -> Result<Vec<String>, PlotError> {
+    if panels.is_empty() {
+        return Err(PlotError::new("bars_panels: no panels to draw"));
+    }
+    for b in panels {
+        check(b)?;
+    }
+    style::save(stem, &BarPanels { title, panels, cols: cols.clamp(1, panels.len()) })
+}
+
+struct BarPanels<'a> {
+    title: &'a str,
+    panels: &'a [Bars],
+    cols: usize,
+}
+
+impl Figure for BarPanels<'_> {
+    fn size(&self) -> (u32, u32) {
+        let rows = self.panels.len().div_ceil(self.cols) as u32;
+        let w = (1100 / self.cols as u32).clamp(500, 640);
+        let h = w * 7 / 10;
+        (w * self.cols as u32, h * rows + style::title_band(self.title, style::FIGURE_TITLE))
+    }
+
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let body = titled(root, self.title, style::FIGURE_TITLE)?;
+        let areas = body.split_evenly((self.panels.len().div_ceil(self.cols), self.cols));
+        for (area, b) in areas.iter().zip(self.panels) {
+            draw_bars(&area.clone().margin(4, 4, 8, 8), b, style::PANEL)?;
+        }
+        Ok(())
+    }
+}
+
 fn check(b: &Bars) -> Result<(), PlotError> {
     if b.values.is_empty() {
         return Err(PlotError::new(format!("bar chart '{}': no bars", b.title)));

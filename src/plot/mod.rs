@@ -13,7 +13,7 @@ mod legend;
 mod maze;
 mod style;
 
-pub use bars::{bars, Bars};
+pub use bars::{bars, bars_panels, Bars};
 pub use curves::{curves, curves_panels, moving_average, Band, CurvePlot};
 pub use grid::{grid, grid_panels, CellKind, Dir, GridCell, GridPicture};
 pub use maze::{maze_picture, path_picture};
