@@ -473,12 +473,7 @@ fn binary_writes_its_outputs_and_is_deterministic() {
     assert_eq!(h["env_steps"], 20_000);
     assert_eq!(sa["chapter"], "ch02-policy-gradient");
     assert_eq!(sa["hyperparameters"]["shift"], 50.0);
-    let figures = sa["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 12, "{figures:?}");
-    for f in figures {
-        let path = a.join("ch02-policy-gradient").join(f.as_str().unwrap());
-        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
-    }
+    assert_eq!(common::assert_figures(&a.join("ch02-policy-gradient"), &sa), 12);
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }

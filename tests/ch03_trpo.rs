@@ -179,12 +179,7 @@ fn binary_writes_its_outputs_and_is_deterministic() {
             .collect()
     };
     assert_eq!(csv(&a), csv(&b));
-    let figures = sa["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 6, "{figures:?}");
-    for f in figures {
-        let path = a.join("ch03-trpo").join(f.as_str().unwrap());
-        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
-    }
+    assert_eq!(common::assert_figures(&a.join("ch03-trpo"), &sa), 6);
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }

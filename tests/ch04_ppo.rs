@@ -326,12 +326,7 @@ fn quick_run_writes_the_headline_and_figures() {
     for key in ["steps_to_475_median", "seconds_to_475_median"] {
         assert!(h.get(key).is_some(), "headline lacks {key}");
     }
-    let figures = summary["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 12, "{figures:?}");
-    for f in figures {
-        let path = dir.join("ch04-ppo").join(f.as_str().unwrap());
-        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
-    }
+    assert_eq!(common::assert_figures(&dir.join("ch04-ppo"), &summary), 12);
     let csv = std::fs::read_to_string(dir.join("ch04-ppo/metrics.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     for col in ["kl_k1", "kl_k3", "clip_fraction", "entropy", "explained_variance", "value_loss", "beta", "lr"] {

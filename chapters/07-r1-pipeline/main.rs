@@ -764,25 +764,28 @@ fn run_job(
             }
         }
     };
+    // R1-Zero-style GRPO straight from a base model, timed and evaluated.
+    let grpo_from = |model: &Gpt, lr: f64, name: &'static str, seed: u64, out: &mut Outcome| -> Result<()> {
+        let t = Instant::now();
+        let (model, log) = grpo::train(
+            model,
+            tokenizer,
+            &args.grpo_config(lr, args.beta, args.steps),
+            seed,
+            1,
+            grpo_tick(name, seed),
+        )?;
+        out.rl_seconds = t.elapsed().as_secs_f64();
+        out.grpo = log;
+        out.eval = Some(final_eval(&model, seed, 3)?);
+        Ok(())
+    };
     let seed0 = args.common.seed;
     let mut out = Outcome::default();
     match job {
         Job::BaseEval => out.eval = Some(final_eval(base, seed0, 2)?),
         Job::SmallBaseEval => out.eval = Some(final_eval(small, seed0, 2)?),
-        Job::Zero(seed) => {
-            let t = Instant::now();
-            let (model, log) = grpo::train(
-                base,
-                tokenizer,
-                &args.grpo_config(args.lr, args.beta, args.steps),
-                seed,
-                1,
-                grpo_tick("zero", seed),
-            )?;
-            out.rl_seconds = t.elapsed().as_secs_f64();
-            out.grpo = log;
-            out.eval = Some(final_eval(&model, seed, 3)?);
-        }
+        Job::Zero(seed) => grpo_from(base, args.lr, "zero", seed, &mut out)?,
         Job::Ppo(seed) => {
             let t = Instant::now();
             let (model, _critic, log) = ppo_critic::train(base, tokenizer, &args.ppo_config(), seed, 1, |s| {
@@ -842,20 +845,7 @@ fn run_job(
                 )?);
             }
         }
-        Job::SmallRl(seed) => {
-            let t = Instant::now();
-            let (model, log) = grpo::train(
-                small,
-                tokenizer,
-                &args.grpo_config(args.small_rl_lr, args.beta, args.steps),
-                seed,
-                1,
-                grpo_tick("small RL", seed),
-            )?;
-            out.rl_seconds = t.elapsed().as_secs_f64();
-            out.grpo = log;
-            out.eval = Some(final_eval(&model, seed, 3)?);
-        }
+        Job::SmallRl(seed) => grpo_from(small, args.small_rl_lr, "small RL", seed, &mut out)?,
         Job::Hack(seed) => {
             let (reward, info) = flawed_reward(args, base, tokenizer, seed)?;
             let t = Instant::now();

@@ -27,3 +27,14 @@ pub fn assert_bad_input<S: AsRef<str>>(bin: &str, out: &Path, cases: &[(Vec<S>, 
         assert!(!stderr.contains("panicked"), "{all:?}: {stderr}");
     }
 }
+
+/// Every figure that `<dir>/summary.json` lists exists and is not (almost) empty;
+/// returns how many there are.
+pub fn assert_figures(dir: &Path, summary: &serde_json::Value) -> usize {
+    let figures = summary["figures"].as_array().expect("summary.json lists its figures");
+    for f in figures {
+        let path = dir.join(f.as_str().expect("a file name"));
+        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
+    }
+    figures.len()
+}
