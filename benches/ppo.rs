@@ -9,6 +9,7 @@ use candle_nn::Optimizer;
 use rl_sandbox::env::cartpole::CartPole;
 use rl_sandbox::nn::{self, Mlp};
 use rl_sandbox::ppo::{self, Actor, Categorical, PpoConfig};
+use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::{rng, stats};
 use std::time::Instant;
 

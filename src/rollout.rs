@@ -64,6 +64,34 @@ pub fn trailing_return_on_grid(episodes: &[EpisodeLog], grid: &[f64], k: usize) 
     out
 }
 
+/// What every training run with an episode log can say about its learning curve
+/// (REINFORCE, TRPO and PPO runs implement it by pointing at their episodes).
+pub trait LearningCurve {
+    /// Every finished episode, in the order they ended.
+    fn episodes(&self) -> &[EpisodeLog];
+
+    /// Mean return of the last `k` finished episodes (NaN if none finished).
+    fn final_return(&self, k: usize) -> f64 {
+        final_return(self.episodes(), k)
+    }
+
+    /// (environment steps, seconds) when the mean of the last `k` episodes first
+    /// reached `threshold`.
+    fn reached(&self, threshold: f64, k: usize) -> Option<(u64, f64)> {
+        first_reaching(self.episodes(), threshold, k).map(|e| (e.env_steps, e.seconds))
+    }
+
+    /// Environment steps until the mean of the last `k` episodes first reached `threshold`.
+    fn steps_to(&self, threshold: f64, k: usize) -> Option<u64> {
+        self.reached(threshold, k).map(|(steps, _)| steps)
+    }
+
+    /// The mean return of the last `k` episodes finished by each step count of `grid`.
+    fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
+        trailing_return_on_grid(self.episodes(), grid, k)
+    }
+}
+
 /// N copies of an environment, stepped together, each resetting itself at the end of
 /// an episode.
 pub struct VecEnv<E: Env> {

@@ -12,6 +12,7 @@ use rl_sandbox::pg::neural::{self, NeuralConfig};
 use rl_sandbox::pg::tabular::{self, Episode, SoftmaxPolicy, TabularConfig};
 use rl_sandbox::pg::{self, Estimator};
 use rl_sandbox::rng;
+use rl_sandbox::rollout::LearningCurve;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Once;

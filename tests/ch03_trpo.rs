@@ -11,6 +11,7 @@ use rl_sandbox::error::Error;
 use rl_sandbox::nn::flat::flat_grad;
 use rl_sandbox::nn::{self, Activation, Mlp};
 use rl_sandbox::rng;
+use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::trpo::{self, StepRule, TrpoConfig};
 use std::path::PathBuf;
 use std::process::Command;

@@ -11,6 +11,7 @@ use rl_sandbox::env::{Env, Step};
 use rl_sandbox::nn::{self, Activation, Mlp};
 use rl_sandbox::ppo::bias_variance::lambda_return_bias_variance;
 use rl_sandbox::ppo::{self, Categorical, Gaussian, Objective, PpoConfig};
+use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::{rng, stats};
 use std::path::PathBuf;
 use std::process::Command;

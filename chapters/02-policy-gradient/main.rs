@@ -20,6 +20,7 @@ use rl_sandbox::pg::tabular::{self, Evaluation, SoftmaxPolicy, TabularConfig, Up
 use rl_sandbox::pg::Estimator;
 use rl_sandbox::plot::{self, Band, CurvePlot, Dir, GridPicture};
 use rl_sandbox::report::{print_table, Metrics, Progress, RunDir, Summary};
+use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::tabular::Model;
 use rl_sandbox::{rng, stats};
 use serde::Serialize;

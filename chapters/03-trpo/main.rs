@@ -16,6 +16,7 @@ use rl_sandbox::nn::{self, Activation};
 use rl_sandbox::plot::{self, Band, CurvePlot};
 use rl_sandbox::report::{print_table, Metrics, Progress, RunDir, Summary};
 use rl_sandbox::rollout;
+use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::trpo::{self, StepRule, TrpoConfig, TrpoRun};
 use rl_sandbox::{rng, stats};
 use serde::Serialize;

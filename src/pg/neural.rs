@@ -108,21 +108,9 @@ pub struct NeuralRun {
     pub policy: Mlp,
 }
 
-impl NeuralRun {
-    /// Mean return of the last `k` finished episodes (NaN if none finished).
-    pub fn final_return(&self, k: usize) -> f64 {
-        crate::rollout::final_return(&self.episodes, k)
-    }
-
-    /// The first step count at which the mean of the last `k` finished episodes
-    /// reached `threshold` (only once `k` episodes have finished).
-    pub fn steps_to(&self, threshold: f64, k: usize) -> Option<u64> {
-        crate::rollout::first_reaching(&self.episodes, threshold, k).map(|e| e.env_steps)
-    }
-
-    /// The mean return of the last `k` episodes finished by each step count of `grid`.
-    pub fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
-        crate::rollout::trailing_return_on_grid(&self.episodes, grid, k)
+impl crate::rollout::LearningCurve for NeuralRun {
+    fn episodes(&self) -> &[EpisodeLog] {
+        &self.episodes
     }
 }
 

@@ -359,22 +359,13 @@ pub struct PpoRun<A> {
     pub critic: Mlp,
 }
 
+impl<A> crate::rollout::LearningCurve for PpoRun<A> {
+    fn episodes(&self) -> &[EpisodeLog] {
+        &self.episodes
+    }
+}
+
 impl<A> PpoRun<A> {
-    /// Mean return of the last `k` training episodes.
-    pub fn final_return(&self, k: usize) -> f64 {
-        rollout::final_return(&self.episodes, k)
-    }
-
-    /// (environment steps, seconds) when the mean of the last `k` episodes first
-    /// reached `threshold`.
-    pub fn reached(&self, threshold: f64, k: usize) -> Option<(u64, f64)> {
-        rollout::first_reaching(&self.episodes, threshold, k).map(|e| (e.env_steps, e.seconds))
-    }
-
-    pub fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
-        rollout::trailing_return_on_grid(&self.episodes, grid, k)
-    }
-
     /// Environment steps per second of wall-clock time, acting and training included.
     pub fn steps_per_second(&self) -> f64 {
         self.env_steps as f64 / self.seconds

@@ -186,17 +186,13 @@ pub struct TrpoRun {
     pub policy: Mlp,
 }
 
+impl crate::rollout::LearningCurve for TrpoRun {
+    fn episodes(&self) -> &[EpisodeLog] {
+        &self.episodes
+    }
+}
+
 impl TrpoRun {
-    /// Mean return of the last `k` finished episodes.
-    pub fn final_return(&self, k: usize) -> f64 {
-        rollout::final_return(&self.episodes, k)
-    }
-
-    /// (env steps, seconds) when the mean of the last `k` episodes first reached `threshold`.
-    pub fn reached(&self, threshold: f64, k: usize) -> Option<(u64, f64)> {
-        rollout::first_reaching(&self.episodes, threshold, k).map(|e| (e.env_steps, e.seconds))
-    }
-
     /// The largest KL of any update.
     pub fn max_kl(&self) -> f64 {
         self.updates.iter().map(|u| u.kl).fold(0.0, f64::max)
