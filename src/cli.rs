@@ -36,6 +36,9 @@ impl CommonArgs {
 /// Parses the flags and runs a chapter. Bad flags end in clap's message (exit 2);
 /// any error of the run prints one line `error: ...` and exits with code 2.
 pub fn run<A: Parser, T>(chapter: impl FnOnce(A) -> Result<T>) -> ExitCode {
+    // Freed tensor buffers stay in the heap (see `llm::tune_allocator`); set once, here,
+    // for every program, before the first allocation of any size that matters.
+    crate::llm::tune_allocator();
     let args = A::parse();
     match chapter(args) {
         Ok(_) => ExitCode::SUCCESS,

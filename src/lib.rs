@@ -4,6 +4,7 @@
 //! only parses flags, calls into here, plots and reports.
 
 pub mod cli; // common flags, seeds, the exit-code-2 error path
+pub mod course; // the chapter programs: flags and the run of each chapter
 pub mod env; // environments behind one Gymnasium-like trait
 pub mod error; // the user-facing error type
 pub mod llm; // a small GPT as a policy: tokenizer, sampling, task, pre-training

@@ -5,34 +5,12 @@
 //! Each chapter is also its own binary (`cargo run --release --bin ch01-q-learning`).
 
 use clap::Parser;
+use rl_sandbox::course::{Chapter, CHAPTERS};
 use rl_sandbox::error::{Error, Result};
 use rl_sandbox::report::Summary;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-
-// The chapter programs are compiled in as modules, so the course runs them in-process.
-#[allow(dead_code)]
-#[path = "../../chapters/01-q-learning/main.rs"]
-mod ch01;
-#[allow(dead_code)]
-#[path = "../../chapters/02-policy-gradient/main.rs"]
-mod ch02;
-#[allow(dead_code)]
-#[path = "../../chapters/03-trpo/main.rs"]
-mod ch03;
-#[allow(dead_code)]
-#[path = "../../chapters/04-ppo/main.rs"]
-mod ch04;
-#[allow(dead_code)]
-#[path = "../../chapters/05-language-model/main.rs"]
-mod ch05;
-#[allow(dead_code)]
-#[path = "../../chapters/06-grpo/main.rs"]
-mod ch06;
-#[allow(dead_code)]
-#[path = "../../chapters/07-r1-pipeline/main.rs"]
-mod ch07;
 
 /// Runs every chapter of rl-sandbox and writes their outputs and a report.
 #[derive(Parser, Debug)]
@@ -52,62 +30,12 @@ struct Args {
     assets: bool,
 }
 
-/// A chapter the course can run: number, name, and how to run it into a folder.
-struct Chapter {
-    number: u32,
-    name: &'static str,
-    run: fn(&Path, bool) -> Result<Summary>,
-}
-
-fn chapter_args(out: &Path, quick: bool) -> Vec<String> {
-    let mut args = vec!["chapter".to_string(), "--out".to_string(), out.display().to_string()];
-    if quick {
-        args.push("--quick".to_string());
-    }
-    args
-}
-
-const CHAPTERS: &[Chapter] = &[
-    Chapter {
-        number: 1,
-        name: ch01::CHAPTER,
-        run: |out, quick| ch01::run(<ch01::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-    Chapter {
-        number: 2,
-        name: ch02::CHAPTER,
-        run: |out, quick| ch02::run(<ch02::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-    Chapter {
-        number: 3,
-        name: ch03::CHAPTER,
-        run: |out, quick| ch03::run(<ch03::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-    Chapter {
-        number: 4,
-        name: ch04::CHAPTER,
-        run: |out, quick| ch04::run(<ch04::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-    Chapter {
-        number: 5,
-        name: ch05::CHAPTER,
-        run: |out, quick| ch05::run(<ch05::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-    Chapter {
-        number: 6,
-        name: ch06::CHAPTER,
-        run: |out, quick| ch06::run(<ch06::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-    Chapter {
-        number: 7,
-        name: ch07::CHAPTER,
-        run: |out, quick| ch07::run(<ch07::Args as Parser>::parse_from(chapter_args(out, quick))),
-    },
-];
+/// Counts heap bytes only while chapter 7 measures the peak memory of PPO and GRPO;
+/// outside that measurement every call goes straight to the system allocator.
+#[global_allocator]
+static ALLOC: rl_sandbox::llm::memory::PeakAlloc = rl_sandbox::llm::memory::PeakAlloc;
 
 fn main() -> ExitCode {
-    // Chapter 5's tensors: keep freed buffers in the heap (see rl_sandbox::llm).
-    rl_sandbox::llm::tune_allocator();
     rl_sandbox::cli::run(course)
 }
 

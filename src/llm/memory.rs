@@ -7,21 +7,35 @@
 //! - [`training_state_bytes`]: the part that follows from the shapes alone.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Whether a measurement is under way: only then are bytes counted, so a binary that
+/// registers [`PeakAlloc`] allocates exactly as with the system allocator otherwise.
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// Set by the first allocation through [`PeakAlloc`]: it is the global allocator.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed since the measurement began (negative when more
+/// was freed than allocated), and its high-water mark.
+static CURRENT: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
-/// The system allocator, counting live heap bytes and their high-water mark.
+/// The system allocator, counting live heap bytes and their high-water mark while a
+/// [`measure_peak`] runs.
 pub struct PeakAlloc;
 
 fn grew(bytes: usize) {
-    let now = CURRENT.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+    if ARMED.load(Ordering::Relaxed) {
+        let now = CURRENT.fetch_add(bytes as isize, Ordering::Relaxed) + bytes as isize;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    } else if !INSTALLED.load(Ordering::Relaxed) {
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
 }
 
 fn shrank(bytes: usize) {
-    CURRENT.fetch_sub(bytes, Ordering::Relaxed);
+    if ARMED.load(Ordering::Relaxed) {
+        CURRENT.fetch_sub(bytes as isize, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: every call is passed to `System` unchanged; only counters are updated.
@@ -60,20 +74,17 @@ unsafe impl GlobalAlloc for PeakAlloc {
     }
 }
 
-/// Heap bytes live now (0 when [`PeakAlloc`] is not the global allocator).
-pub fn current_bytes() -> usize {
-    CURRENT.load(Ordering::Relaxed)
-}
-
 /// Runs `work` and returns its result with the peak of live heap bytes during it, above
 /// the bytes live when it started; `None` when [`PeakAlloc`] is not the global allocator.
 /// Only meaningful while nothing else in the process allocates (run it on its own).
 pub fn measure_peak<T>(work: impl FnOnce() -> T) -> (T, Option<usize>) {
-    let start = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(start, Ordering::Relaxed);
+    CURRENT.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    ARMED.store(true, Ordering::SeqCst);
     let out = work();
-    let peak = PEAK.load(Ordering::Relaxed);
-    (out, (start > 0).then(|| peak.saturating_sub(start)))
+    ARMED.store(false, Ordering::SeqCst);
+    let peak = PEAK.load(Ordering::Relaxed).max(0) as usize;
+    (out, INSTALLED.load(Ordering::Relaxed).then_some(peak))
 }
 
 /// Bytes of the training state in f32, from the shapes alone (eq. 7): the weights of
