@@ -8,7 +8,7 @@
 //! really reached (before the reset) so that a truncated episode can be bootstrapped.
 
 use crate::env::Env;
-use crate::ppo::gae;
+use crate::estimators;
 use rand::Rng;
 use std::time::Instant;
 
@@ -167,7 +167,7 @@ impl<A> Batch<A> {
         self.rewards.is_empty()
     }
 
-    /// GAE (see [`gae::gae`]) along each copy's own time line, given V(s_t) and
+    /// GAE (see [`estimators::gae`]) along each copy's own time line, given V(s_t) and
     /// V(s_{t+1}) for every row. Returns (advantages, returns) in row order.
     pub fn gae(&self, values: &[f64], next_values: &[f64], gamma: f64, lambda: f64) -> (Vec<f64>, Vec<f64>) {
         let n = self.n_envs;
@@ -177,7 +177,7 @@ impl<A> Batch<A> {
             let rows: Vec<usize> = (0..self.steps).map(|t| t * n + i).collect();
             let pick = |xs: &[f64]| rows.iter().map(|&k| xs[k]).collect::<Vec<_>>();
             let pick_bool = |xs: &[bool]| rows.iter().map(|&k| xs[k]).collect::<Vec<_>>();
-            let (a, r) = gae::gae(
+            let (a, r) = estimators::gae(
                 &pick(&self.rewards),
                 &pick(values),
                 &pick(next_values),

@@ -12,7 +12,7 @@ use rl_sandbox::nn::{self, Activation, Mlp};
 use rl_sandbox::ppo::bias_variance::lambda_return_bias_variance;
 use rl_sandbox::ppo::{self, Categorical, Gaussian, Objective, PpoConfig};
 use rl_sandbox::rollout::LearningCurve;
-use rl_sandbox::{rng, stats};
+use rl_sandbox::{estimators, rng, stats};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Once;
@@ -102,8 +102,8 @@ fn diagnostics_by_hand() {
     assert!((a[0] + 1.0).abs() < 1e-7 && (a[1] - 1.0).abs() < 1e-7, "{a:?}");
     // k1 can be negative on a sample, k3 cannot.
     let lr = [0.3, -0.1];
-    close(ppo::kl_k1(&lr), -0.1, "k1");
-    close(ppo::kl_k3(&lr), ((0.3f64.exp() - 1.0 - 0.3) + ((-0.1f64).exp() - 1.0 + 0.1)) / 2.0, "k3");
+    close(estimators::kl_k1(&lr), -0.1, "k1");
+    close(estimators::kl_k3(&lr), ((0.3f64.exp() - 1.0 - 0.3) + ((-0.1f64).exp() - 1.0 + 0.1)) / 2.0, "k3");
 }
 
 // ---------------------------------------------------------------- GAE
@@ -117,7 +117,7 @@ fn gae_through_a_termination_and_a_truncation_by_hand() {
     let next_v = [1.0, 100.0, 4.0, 8.0]; // 100: the terminal state's value must be ignored
     let terminated = [false, true, false, false];
     let truncated = [false, false, false, true];
-    let (adv, ret) = ppo::gae(&r, &v, &next_v, &terminated, &truncated, 0.5, 0.5);
+    let (adv, ret) = estimators::gae(&r, &v, &next_v, &terminated, &truncated, 0.5, 0.5);
     // δ_0 = 1 + 0.5·1 − 2 = −0.5; δ_1 = 1 − 1 = 0 (no bootstrap);
     // δ_2 = 1 + 0.5·4 − 2 = 1;   δ_3 = 1 + 0.5·8 − 4 = 1 (bootstrapped from V = 8).
     // A_3 = 1; A_2 = 1 + 0.25·1 = 1.25; A_1 = 0 (nothing after the end); A_0 = −0.5 + 0.25·0.
@@ -126,7 +126,7 @@ fn gae_through_a_termination_and_a_truncation_by_hand() {
         close(adv[k], want[k], &format!("A_{k}"));
         close(ret[k], want[k] + v[k], &format!("R_{k}"));
     }
-    assert_eq!(ppo::explained_variance(&[1.0, 2.0], &[1.0, 2.0]), 1.0);
+    assert_eq!(estimators::explained_variance(&[1.0, 2.0], &[1.0, 2.0]), 1.0);
 }
 
 // ---------------------------------------------------------------- the networks

@@ -47,7 +47,7 @@ fn k3_by_hand() {
         }
     }
     // The same estimator as chapter 4's, with log r = log π_ref − log π_θ.
-    close(k3(-0.7, -0.2), rl_sandbox::ppo::gae::kl_k3(&[0.5]), 1e-15);
+    close(k3(-0.7, -0.2), rl_sandbox::estimators::kl_k3(&[0.5]), 1e-15);
 }
 
 #[test]

@@ -8,14 +8,14 @@
 //!
 //! The lesson (README.md beside this file) explains every number and figure.
 
-use clap::Parser;
 use crate::cli::CommonArgs;
 use crate::env::maze::{Maze, Rewards};
 use crate::error::{check_min, check_range, Result};
 use crate::plot::{self, Band, CurvePlot};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::tabular::{EpisodeRecord, MazeRun, MazeTask, QLearning, Schedule, StepSize};
 use crate::{rng, stats};
+use clap::Parser;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -194,7 +194,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
             },
         },
     ];
-    let mut metrics = Metrics::new(&[
+    let mut metrics = UntypedMetrics::new(&[
         "experiment",
         "seed",
         "episode",
@@ -308,7 +308,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     Ok(summary)
 }
 
-fn record(metrics: &mut Metrics, experiment: &str, seed: u64, run: &MazeRun) {
+fn record(metrics: &mut UntypedMetrics, experiment: &str, seed: u64, run: &MazeRun) {
     for (i, e) in run.episodes.iter().enumerate() {
         metrics.push(&[
             &experiment,
@@ -398,7 +398,12 @@ impl StepSizeResult {
 
 /// Uniformly random behaviour (ε = 1) isolates the step size: every (s, a) is tried
 /// often, and Q-learning learns Q* whatever the behaviour (it is off-policy).
-fn step_size_experiment(args: &Args, task: &MazeTask, seeds: &[u64], metrics: &mut Metrics) -> Result<StepSizeResult> {
+fn step_size_experiment(
+    args: &Args,
+    task: &MazeTask,
+    seeds: &[u64],
+    metrics: &mut UntypedMetrics,
+) -> Result<StepSizeResult> {
     let points = 200;
     let grid: Vec<f64> =
         (1..=points).map(|i| (args.step_size_steps as f64 * i as f64 / points as f64).round()).collect();

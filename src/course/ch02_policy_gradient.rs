@@ -9,7 +9,6 @@
 //!
 //! The lesson (README.md beside this file) explains every number and figure.
 
-use clap::Parser;
 use crate::cli::CommonArgs;
 use crate::env::cartpole::CartPole;
 use crate::env::maze::{Maze, MazeEnv, Rewards, ACTIONS};
@@ -19,10 +18,11 @@ use crate::pg::neural::{self, NeuralConfig, NeuralRun};
 use crate::pg::tabular::{self, Evaluation, SoftmaxPolicy, TabularConfig, UpdateRecord};
 use crate::pg::Estimator;
 use crate::plot::{self, Band, CurvePlot, Dir, GridPicture};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::rollout::LearningCurve;
 use crate::tabular::Model;
 use crate::{rng, stats};
+use clap::Parser;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -176,7 +176,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let cartpole_seeds: Vec<u64> = (0..args.cartpole_seeds as u64).map(|i| args.common.seed + i).collect();
     let dir = RunDir::create(&args.common.out, CHAPTER)?;
     let mut summary = Summary::new(CHAPTER, &seeds, args.common.quick, &args);
-    let mut metrics = Metrics::new(&[
+    let mut metrics = UntypedMetrics::new(&[
         "experiment",
         "seed",
         "kind",
@@ -528,7 +528,7 @@ fn cartpole_experiment(args: &Args, seeds: &[u64]) -> Result<CartPoleResult> {
     Ok(CartPoleResult { with, without })
 }
 
-fn record_cartpole(metrics: &mut Metrics, key: &str, seed: u64, run: &NeuralRun) {
+fn record_cartpole(metrics: &mut UntypedMetrics, key: &str, seed: u64, run: &NeuralRun) {
     for (i, e) in run.episodes.iter().enumerate() {
         metrics.push(&[&key, &seed, &"episode", &(i + 1), &e.env_steps, &e.ret, &"", &e.len, &"", &"", &"", &"", &""]);
     }

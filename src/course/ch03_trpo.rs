@@ -8,17 +8,17 @@
 //!
 //! The lesson (README.md beside this file) explains every number and figure.
 
-use clap::Parser;
 use crate::cli::CommonArgs;
 use crate::env::cartpole::CartPole;
 use crate::error::{check_min, check_range, Result};
 use crate::nn::{self, Activation};
 use crate::plot::{self, Band, CurvePlot};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::rollout;
 use crate::rollout::LearningCurve;
 use crate::trpo::{self, StepRule, TrpoConfig, TrpoRun};
 use crate::{rng, stats};
+use clap::Parser;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -183,7 +183,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         })
         .collect();
 
-    let mut metrics = Metrics::new(&[
+    let mut metrics = UntypedMetrics::new(&[
         "experiment",
         "seed",
         "update",

@@ -12,8 +12,6 @@
 //!
 //! The lesson (README.md beside this file) explains every number and figure.
 
-use clap::{ArgAction, Parser};
-use rand::seq::SliceRandom;
 use crate::cli::CommonArgs;
 use crate::env::cartpole::CartPole;
 use crate::env::pendulum::Pendulum;
@@ -23,9 +21,11 @@ use crate::nn::{self, Activation};
 use crate::plot::{self, Band, CurvePlot};
 use crate::ppo::bias_variance::{lambda_return_bias_variance, LambdaStats};
 use crate::ppo::{self, Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, UpdateLog};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::rollout::EpisodeLog;
 use crate::{rng, stats};
+use clap::{ArgAction, Parser};
+use rand::seq::SliceRandom;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -437,7 +437,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         outcomes.iter().filter_map(|o| if let Outcome::BiasVariance(s) = o { Some(s) } else { None }).collect();
 
     // metrics.csv: every episode and every update of every run.
-    let mut metrics = Metrics::new(&[
+    let mut metrics = UntypedMetrics::new(&[
         "experiment",
         "seed",
         "kind",
@@ -695,7 +695,7 @@ fn experiment_key(job: &Job) -> String {
     }
 }
 
-fn record(metrics: &mut Metrics, job: &Job, r: &RunResult) {
+fn record(metrics: &mut UntypedMetrics, job: &Job, r: &RunResult) {
     let key = experiment_key(job);
     let seed = match job {
         Job::CartPole { seed, .. } | Job::Pendulum { seed } | Job::BiasVariance { seed } => *seed,

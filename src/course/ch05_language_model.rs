@@ -5,7 +5,6 @@
 //! R1-Zero template on held-out problems. `--pretrain` rebuilds it from the seed.
 //! The lesson (README.md beside this file) explains every number and figure.
 
-use clap::Parser;
 use crate::cli::CommonArgs;
 use crate::error::{check_min, check_range, Error, Result};
 use crate::llm::corpus::{self, MIX};
@@ -13,8 +12,9 @@ use crate::llm::pretrain::{self, PretrainConfig, StepLog};
 use crate::llm::task::{self, test_problems};
 use crate::llm::{checkpoint, evaluate, Evaluation, Gpt, GptConfig, SampleConfig, Tokenizer};
 use crate::plot::{self, Band, Bars, CurvePlot};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::rng;
+use clap::Parser;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -173,7 +173,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let mut summary = Summary::new(CHAPTER, &[seed], args.common.quick, &args);
     let tokenizer = Tokenizer::new();
     let mut figures = Vec::new();
-    let mut metrics = Metrics::new(&["step", "tokens", "loss", "lr", "seconds"]);
+    let mut metrics = UntypedMetrics::new(&["step", "tokens", "loss", "lr", "seconds"]);
 
     // 1. The base model: pre-trained here, or loaded.
     let (model, log, info) = if args.pretrain {

@@ -5,17 +5,15 @@
 //! Default: 3 seeds at β = 0.04 plus a β sweep, in parallel threads with one intra-op
 //! thread each. The lesson (README.md beside this file) explains every number and figure.
 
-use clap::Parser;
 use crate::cli::CommonArgs;
 use crate::error::{check_min, check_range, Error, Result};
 use crate::llm::grpo::{self, number_answer, writes_steps, StepLog};
 use crate::llm::task::{self, test_problems, Problem};
-use crate::llm::{
-    evaluate, load_base, Aggregation, Evaluation, Gpt, GrpoConfig, LossConfig, SampleConfig, Tokenizer,
-};
+use crate::llm::{evaluate, load_base, Aggregation, Evaluation, Gpt, GrpoConfig, LossConfig, SampleConfig, Tokenizer};
 use crate::plot::{self, Band, Bars, CurvePlot};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::{rng, stats};
+use clap::Parser;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -213,7 +211,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     }
 
     // metrics.csv: one row per step per run.
-    let mut metrics = Metrics::new(&[
+    let mut metrics = UntypedMetrics::new(&[
         "experiment",
         "beta",
         "seed",

@@ -13,7 +13,6 @@
 //! Independent runs go in parallel threads, one intra-op thread each. The lesson
 //! (README.md beside this file) explains every number and figure.
 
-use clap::Parser;
 use crate::cli::CommonArgs;
 use crate::error::{check_min, check_range, Error, Result};
 use crate::llm::grpo::{self, number_answer, writes_steps, StepLog};
@@ -28,8 +27,9 @@ use crate::llm::{
     Tokenizer,
 };
 use crate::plot::{self, Band, Bars, CurvePlot};
-use crate::report::{print_table, Metrics, Progress, RunDir, Summary};
+use crate::report::{print_table, Progress, RunDir, Summary, UntypedMetrics};
 use crate::{rng, stats};
+use clap::Parser;
 use serde::Serialize;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -431,7 +431,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let base_eval = get(Job::BaseEval).and_then(|o| o.eval.as_ref()).expect("the base model is evaluated");
 
     let mut figures = Vec::new();
-    let mut metrics = Metrics::new(&[
+    let mut metrics = UntypedMetrics::new(&[
         "run",
         "seed",
         "step",
@@ -1086,7 +1086,7 @@ fn per_seed_measures(runs: &[&Outcome], problems: &[Problem]) -> serde_json::Val
         .unwrap_or_default()
 }
 
-fn grpo_metrics(m: &mut Metrics, run: &str, seed: u64, log: &[StepLog]) {
+fn grpo_metrics(m: &mut UntypedMetrics, run: &str, seed: u64, log: &[StepLog]) {
     let mut tokens = 0usize;
     let mut seconds = 0.0;
     for s in log {
@@ -1117,7 +1117,7 @@ fn grpo_metrics(m: &mut Metrics, run: &str, seed: u64, log: &[StepLog]) {
     }
 }
 
-fn ppo_metrics(m: &mut Metrics, seed: u64, log: &[PpoStepLog]) {
+fn ppo_metrics(m: &mut UntypedMetrics, seed: u64, log: &[PpoStepLog]) {
     let mut tokens = 0usize;
     let mut seconds = 0.0;
     for p in log {
@@ -1149,7 +1149,7 @@ fn ppo_metrics(m: &mut Metrics, seed: u64, log: &[PpoStepLog]) {
     }
 }
 
-fn sft_metrics(m: &mut Metrics, run: &str, seed: u64, log: &[SftLog]) {
+fn sft_metrics(m: &mut UntypedMetrics, run: &str, seed: u64, log: &[SftLog]) {
     let nan = f64::NAN;
     for s in log {
         let (ha, hf) = (s.heldout_accuracy.unwrap_or(nan), s.heldout_format.unwrap_or(nan));

@@ -17,11 +17,11 @@
 //! ```
 
 use super::{Env, Step};
-use crate::tabular::{Model, Outcome};
+use super::{Model, Outcome};
+pub use crate::error::MazeError;
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use std::collections::VecDeque;
-use std::fmt;
 use std::path::Path;
 
 /// The four moves, in the column order of the article's Q-table.
@@ -79,30 +79,6 @@ pub struct Maze {
     start: usize,
     goal: usize,
 }
-
-/// Why a maze text could not be read. `line` and `column` are 1-based positions in
-/// the file when the problem has one.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MazeError {
-    pub source: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for MazeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bad maze {}", self.source)?;
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, " at line {l}, column {c}")?,
-            (Some(l), None) => write!(f, " at line {l}")?,
-            _ => {}
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for MazeError {}
 
 /// The article's maze: S1 start, S3 and S7 walls, S9 goal.
 pub const SEED_MAZE: &str = "S . #\n. . .\n# . G\n";

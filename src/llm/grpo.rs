@@ -83,7 +83,7 @@ pub fn group_advantages(rewards: &[f64], group: usize, eps: f64) -> Vec<f64> {
 /// The k3 estimator of KL(π_θ ‖ π_ref) from one token drawn from π_θ (eq. 4):
 /// π_ref/π_θ − log(π_ref/π_θ) − 1, from the two log-probabilities. Never negative, since
 /// x − 1 ≥ log x, and 0 exactly when the two policies agree on the token. (The same
-/// estimator as `ppo::gae::kl_k3` with log r = log π_ref − log π_θ.)
+/// estimator as `estimators::kl_k3` with log r = log π_ref − log π_θ.)
 pub fn k3(logp: f64, logp_ref: f64) -> f64 {
     let log_r = logp_ref - logp;
     log_r.exp_m1() - log_r

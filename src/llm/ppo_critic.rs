@@ -2,7 +2,7 @@
 //! SEED-NOTES §5): the actor (the policy), a critic V(s_t) (a copy of the base model's
 //! body with a value head), the frozen reference, and here the rule reward in place of
 //! a reward model. The KL penalty is folded into a per-token reward (eq. 1), advantages
-//! come from token-level GAE (eqs. 2-3, `ppo::gae`), the actor maximises PPO's clipped
+//! come from token-level GAE (eqs. 2-3, `estimators::gae`), the actor maximises PPO's clipped
 //! surrogate (eq. 5) and the critic regresses the returns (eq. 6).
 //!
 //! Equation numbers are those of chapters/07-r1-pipeline/README.md.
@@ -89,14 +89,14 @@ pub fn token_rewards(logp_old: &[f64], logp_ref: &[f64], reward: f64, beta: f64)
     (0..n).map(|t| -beta * (logp_old[t] - logp_ref[t]) + if t + 1 == n { reward } else { 0.0 }).collect()
 }
 
-/// Token-level GAE over one response (eqs. 2-3), by `ppo::gae`: δ_t = r_t + γ V(s_{t+1})
+/// Token-level GAE over one response (eqs. 2-3), by `estimators::gae`: δ_t = r_t + γ V(s_{t+1})
 /// − V(s_t) with V = 0 after the last token (the response is over: terminated), and
 /// A_t = Σ_l (γλ)^l δ_{t+l}. Returns (advantages, returns = A + V), the critic's targets.
 pub fn token_gae(rewards: &[f64], values: &[f64], gamma: f64, lambda: f64) -> (Vec<f64>, Vec<f64>) {
     let n = rewards.len();
     let next: Vec<f64> = (0..n).map(|t| if t + 1 < n { values[t + 1] } else { 0.0 }).collect();
     let terminated: Vec<bool> = (0..n).map(|t| t + 1 == n).collect();
-    crate::ppo::gae::gae(rewards, values, &next, &terminated, &vec![false; n], gamma, lambda)
+    crate::estimators::gae(rewards, values, &next, &terminated, &vec![false; n], gamma, lambda)
 }
 
 /// Whitening over every token of the batch (eq. 4): (A − mean) / (std + 1e-8), as RLHF
@@ -268,7 +268,7 @@ pub fn train(
         let adv_t = padded(&adv, l).map_err(c)?;
         let ret_t = padded(&ret, l).map_err(c)?;
         let flat = |x: &[Vec<f64>]| x.iter().flatten().copied().collect::<Vec<f64>>();
-        entry.explained_variance = crate::ppo::gae::explained_variance(&flat(&v), &flat(&ret));
+        entry.explained_variance = crate::estimators::explained_variance(&flat(&v), &flat(&ret));
         entry.common.score_s = t.elapsed().as_secs_f64();
 
         // 3. μ updates of the actor (eq. 5) and the critic (eq. 6) on the same batch.

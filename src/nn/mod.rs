@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 
 /// Turns a candle error into the chapter's error type, naming what was being done.
 pub fn candle_error(context: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
-    move |e| Error::invalid(context, e, "candle failed")
+    move |e| Error::candle(context, e)
 }
 
 /// NaN or ±inf in `value` stops training with [`Error::NonFinite`] naming `what` and

@@ -246,7 +246,7 @@ where
         let (mut value_loss_before, mut explained) = (f64::NAN, f64::NAN);
         if cfg.baseline {
             value_loss_before = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
-            explained = crate::ppo::explained_variance(&values, &returns);
+            explained = crate::estimators::explained_variance(&values, &returns);
             let returns_f32: Vec<f32> = returns.iter().map(|&g| g as f32).collect();
             let mut order: Vec<usize> = (0..n).collect();
             for _ in 0..cfg.value_epochs {

@@ -10,10 +10,10 @@
 //! noise of a whole episode), λ = 0 the TD target r + γV(s') (one step of noise,
 //! but wrong by as much as V is wrong).
 
-use super::gae;
 use super::train::Actor;
 use crate::env::Env;
 use crate::error::Result;
+use crate::estimators::gae;
 use crate::nn::{candle_error, Mlp, PlainMlp};
 use rand::Rng;
 

@@ -2,10 +2,8 @@
 //! and the diagnostics that explain a PPO update.
 
 pub mod bias_variance;
-pub mod gae;
 pub mod loss;
 
-pub use gae::{explained_variance, gae, kl_k1, kl_k3};
 pub use loss::{
     adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, ratio, surrogate_loss,
     value_loss,

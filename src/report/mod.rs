@@ -69,6 +69,18 @@ impl Summary {
         }
     }
 
+    /// Sets the headline from a typed struct (each chapter has one); its fields become
+    /// the keys of `headline`.
+    pub fn set_headline(&mut self, headline: &impl Serialize) -> Result<()> {
+        match serde_json::to_value(headline)? {
+            serde_json::Value::Object(map) => {
+                self.headline = map;
+                Ok(())
+            }
+            other => Err(Error::invalid("headline", other, "must serialise to a JSON object")),
+        }
+    }
+
     /// Adds a headline number (or string, list, bool).
     pub fn headline(&mut self, key: &str, value: impl Serialize) {
         let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
@@ -77,15 +89,19 @@ impl Summary {
 
     /// Prints the headline numbers named by `keys` as a two-column table.
     pub fn print_headline(&self, title: &str, keys: &[&str]) {
+        // A key the headline lacks is a bug in the chapter program, not a user error.
         let rows: Vec<Vec<String>> = keys
             .iter()
-            .map(|k| vec![k.to_string(), self.headline.get(*k).map_or(String::new(), |v| v.to_string())])
+            .map(|k| {
+                let value = self.headline.get(*k).unwrap_or_else(|| panic!("the headline has no key {k}"));
+                vec![k.to_string(), value.to_string()]
+            })
             .collect();
         print_table(title, &["key", "value"], &rows);
     }
 
     pub fn write(&self, dir: &RunDir) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Plot(e.to_string()))?;
+        let text = serde_json::to_string_pretty(self)?;
         dir.write("summary.json", &(text + "\n"))
     }
 
@@ -96,16 +112,99 @@ impl Summary {
     }
 }
 
+/// One value in a metrics row, as its text in `metrics.csv`. Numbers are written with
+/// Rust's `Display` (shortest text that reads back to the same value); a missing value
+/// (`None`) is an empty cell, in every file.
+pub trait Cell {
+    fn cell(&self) -> String;
+}
+
+macro_rules! display_cell {
+    ($($t:ty),*) => {$(
+        impl Cell for $t {
+            fn cell(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+display_cell!(f64, f32, usize, u64, u32, i64, i32, bool, String, &str);
+
+impl<T: Cell> Cell for Option<T> {
+    fn cell(&self) -> String {
+        self.as_ref().map_or(String::new(), Cell::cell)
+    }
+}
+
+/// A typed row of `metrics.csv`: its column names and its cells. Declare one with
+/// [`metrics_row!`](crate::metrics_row), which derives both from the struct's fields.
+pub trait Row {
+    fn columns() -> Vec<&'static str>;
+    fn cells(&self) -> Vec<String>;
+}
+
+/// Declares a metrics row struct whose field names are the CSV's columns, in order
+/// (`r#return` gives the column `return`), and implements [`Row`] for it.
+#[macro_export]
+macro_rules! metrics_row {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),* }
+
+        impl $crate::report::Row for $name {
+            fn columns() -> Vec<&'static str> {
+                vec![$(stringify!($field).trim_start_matches("r#")),*]
+            }
+            fn cells(&self) -> Vec<String> {
+                vec![$($crate::report::Cell::cell(&self.$field)),*]
+            }
+        }
+    };
+}
+
+/// `metrics.csv`: one typed row per episode or update per seed, in memory until written.
+#[derive(Clone, Debug)]
+pub struct Metrics<R: Row> {
+    text: String,
+    row: std::marker::PhantomData<R>,
+}
+
+impl<R: Row> Default for Metrics<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Row> Metrics<R> {
+    pub fn new() -> Metrics<R> {
+        Metrics { text: R::columns().join(",") + "\n", row: std::marker::PhantomData }
+    }
+
+    pub fn push(&mut self, row: &R) {
+        self.text.push_str(&row.cells().join(","));
+        self.text.push('\n');
+    }
+
+    /// The CSV text, header first.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn write(&self, dir: &RunDir) -> Result<()> {
+        dir.write("metrics.csv", &self.text)
+    }
+}
+
 /// `metrics.csv`: one row per episode or update per seed, in memory until written.
 #[derive(Clone, Debug)]
-pub struct Metrics {
+pub struct UntypedMetrics {
     columns: Vec<String>,
     text: String,
 }
 
-impl Metrics {
-    pub fn new(columns: &[&str]) -> Metrics {
-        Metrics { columns: columns.iter().map(|c| c.to_string()).collect(), text: columns.join(",") + "\n" }
+impl UntypedMetrics {
+    pub fn new(columns: &[&str]) -> UntypedMetrics {
+        UntypedMetrics { columns: columns.iter().map(|c| c.to_string()).collect(), text: columns.join(",") + "\n" }
     }
 
     /// Appends a row; it must have one value per column.

@@ -12,26 +12,7 @@ pub use q_learning::{
 };
 pub use value_iteration::value_iteration;
 
-/// One possible result of taking an action: probability, next state, reward, and
-/// whether the next state is terminal.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Outcome {
-    pub prob: f64,
-    pub next: usize,
-    pub reward: f64,
-    pub terminal: bool,
-}
-
-/// A finite MDP written out: `outcomes[s * n_actions + a]` lists what can happen.
-/// `decision[s]` is false for states where nothing is decided (walls, terminal states):
-/// their Q values stay 0 and they are left out of error measures.
-#[derive(Clone, Debug)]
-pub struct Model {
-    pub n_states: usize,
-    pub n_actions: usize,
-    pub outcomes: Vec<Vec<Outcome>>,
-    pub decision: Vec<bool>,
-}
+pub use crate::env::{Model, Outcome};
 
 /// Q(s, a) for every state and action, stored row by row.
 #[derive(Clone, Debug, PartialEq)]

@@ -352,7 +352,7 @@ where
         let next_values = value.values(&batch.next_obs).map_err(&c)?;
         let (mut advantages, returns) = batch.gae(&values, &next_values, cfg.gamma, cfg.lambda);
         let value_loss = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
-        let explained_variance = crate::ppo::explained_variance(&values, &returns);
+        let explained_variance = crate::estimators::explained_variance(&values, &returns);
         crate::pg::normalize(&mut advantages);
 
         // 3-5. The policy step.

@@ -1,5 +1,6 @@
-//! Generalised advantage estimation (Schulman et al., 2016) and the diagnostics that
-//! go with it, as pure functions over one environment's rollout.
+//! The estimators every policy-gradient chapter shares, as pure functions: generalised
+//! advantage estimation (Schulman et al., 2016), the critic's explained variance, and
+//! the k1 and k3 estimators of the KL divergence (used by PPO, TRPO, GRPO).
 
 /// GAE over one environment's rollout of T transitions.
 ///
