@@ -74,6 +74,16 @@ pub fn kl_k3(log_ratios: &[f64]) -> f64 {
     log_ratios.iter().map(|&l| l.exp_m1() - l).sum::<f64>() / log_ratios.len() as f64
 }
 
+/// Advantages scaled to mean 0 and standard deviation 1 over a minibatch (eq. 10):
+/// (A − mean) / (std + 1e-8). Only the relative size of advantages then matters, so one
+/// learning rate suits rewards of any scale.
+pub fn normalize_advantages(advantages: &[f64]) -> Vec<f64> {
+    let n = advantages.len().max(1) as f64;
+    let mean = advantages.iter().sum::<f64>() / n;
+    let std = (advantages.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n).sqrt();
+    advantages.iter().map(|a| (a - mean) / (std + 1e-8)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,7 +98,7 @@ fn value_loss_plain_and_clipped_by_hand() {
 fn diagnostics_by_hand() {
     // Ratios 1.3, 0.9, 0.7, 1: two of four outside [0.8, 1.2].
     assert_eq!(ppo::clip_fraction(&[1.3f64.ln(), 0.9f64.ln(), 0.7f64.ln(), 0.0], 0.2), 0.5);
-    let a = ppo::normalize_advantages(&[1.0, 3.0]);
+    let a = estimators::normalize_advantages(&[1.0, 3.0]);
     assert!((a[0] + 1.0).abs() < 1e-7 && (a[1] - 1.0).abs() < 1e-7, "{a:?}");
     // k1 can be negative on a sample, k3 cannot.
     let lr = [0.3, -0.1];

@@ -94,14 +94,4 @@ pub fn clip_fraction(log_ratios: &[f64], clip_eps: f64) -> f64 {
     clipped as f64 / log_ratios.len().max(1) as f64
 }
 
-/// Advantages scaled to mean 0 and standard deviation 1 over a minibatch (eq. 10):
-/// (A − mean) / (std + 1e-8). Only the relative size of advantages then matters, so one
-/// learning rate suits rewards of any scale.
-pub fn normalize_advantages(advantages: &[f64]) -> Vec<f64> {
-    let n = advantages.len().max(1) as f64;
-    let mean = advantages.iter().sum::<f64>() / n;
-    let std = (advantages.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n).sqrt();
-    advantages.iter().map(|a| (a - mean) / (std + 1e-8)).collect()
-}
-
 // Hand-computed values of every loss: tests/ch04_ppo.rs.

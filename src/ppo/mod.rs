@@ -4,10 +4,7 @@
 pub mod bias_variance;
 pub mod loss;
 
-pub use loss::{
-    adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, ratio, surrogate_loss,
-    value_loss,
-};
+pub use loss::{adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, ratio, surrogate_loss, value_loss};
 pub mod train;
 
 pub use train::{evaluate, train, Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, UpdateLog};

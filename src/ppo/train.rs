@@ -12,13 +12,10 @@
 //! 4. diagnostics between the policy before and after the update: KL (k1, k3,
 //!    eqs. 12-13), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
 
-use super::loss::{
-    adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, surrogate_loss,
-    value_loss,
-};
+use super::loss::{adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, surrogate_loss, value_loss};
 use crate::env::Env;
 use crate::error::{check_min, check_range, Error, Result};
-use crate::estimators::{explained_variance, kl_k1, kl_k3};
+use crate::estimators::{explained_variance, kl_k1, kl_k3, normalize_advantages};
 use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp, PlainMlp};
 use crate::rollout::{self, EpisodeLog, VecEnv};
 use candle_core::{DType, Device, Tensor, Var};
