@@ -52,6 +52,16 @@ pub fn median_missing_high(xs: &[f64]) -> f64 {
     }
 }
 
+/// The common x axis of learning curves: `points` evenly spaced values from
+/// `max / points` to `max`, rounded to whole steps (curves of different seeds are
+/// read off at these points, so they can be averaged).
+pub fn curve_grid(max: f64, points: usize) -> Vec<f64> {
+    (1..=points).map(|i| (max * i as f64 / points as f64).round()).collect()
+}
+
+/// The 200-point grid the course's learning curves use.
+pub const CURVE_POINTS: usize = 200;
+
 #[cfg(test)]
 mod tests {
     use super::*;
