@@ -74,6 +74,38 @@ fn quick_course_writes_every_chapter_and_a_report() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// The chapter programs stay thin: flags, library calls, figures, report. A program
+/// that grows past 200 lines has an experiment or a figure builder that belongs in the
+/// library, next to its algorithm.
+#[test]
+fn chapter_programs_are_thin() {
+    let mut programs: Vec<PathBuf> = chapter_dirs().into_iter().map(|(_, dir)| dir.join("main.rs")).collect();
+    let course = root().join("src/course");
+    programs.extend(
+        std::fs::read_dir(&course)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ch"))),
+    );
+    assert_eq!(programs.len(), 14, "seven chapter binaries and seven chapter programs");
+    for path in programs {
+        let lines = read(&path).lines().count();
+        assert!(lines <= 200, "{} has {lines} lines (at most 200)", path.display());
+    }
+}
+
+/// Every binary reaches the chapters through the library: an included source file
+/// would be compiled twice and could bring its own global allocator along.
+#[test]
+fn binaries_include_no_source_files() {
+    let mut binaries: Vec<PathBuf> = chapter_dirs().into_iter().map(|(_, dir)| dir.join("main.rs")).collect();
+    binaries.push(root().join("src/bin/course.rs"));
+    for path in binaries {
+        let text = read(&path);
+        assert!(!text.contains("#[path") && !text.contains("include!("), "{} includes a source file", path.display());
+    }
+}
+
 #[test]
 fn unknown_chapter_is_refused() {
     let run =
