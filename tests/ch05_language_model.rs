@@ -11,6 +11,7 @@ use rl_sandbox::llm::task::{r1_prompt, test_problems};
 use rl_sandbox::llm::{sample, token_logprobs, Gpt, GptConfig, SampleConfig, Tokenizer};
 use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
+use std::path::PathBuf;
 use std::process::Command;
 
 fn tiny(tied: bool) -> GptConfig {
@@ -221,19 +222,27 @@ fn damaged_checkpoint_ends_with_one_line_and_exit_code_2() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn quick_run_evaluates_the_shipped_model() {
-    let out = std::env::temp_dir().join(format!("rl-sandbox-ch05-quick-{}", std::process::id()));
+/// Runs the chapter binary with `args` into a fresh folder named after `name`; returns
+/// the outputs' folder, the summary and its typed headline (a missing or renamed key
+/// fails here).
+fn run_chapter(name: &str, args: &[&str]) -> (PathBuf, Summary, BaseModelHeadline) {
+    let out = std::env::temp_dir().join(format!("rl-sandbox-ch05-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let run = Command::new(env!("CARGO_BIN_EXE_ch05-language-model"))
-        .args(["--quick", "--out", out.to_str().unwrap()])
+        .args(args)
+        .args(["--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let dir = out.join("ch05-language-model");
     let s = Summary::read(&dir.join("summary.json")).unwrap();
-    // Every headline key, typed: a missing or renamed key fails here.
-    let h: BaseModelHeadline = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
+    let h = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
+    (dir, s, h)
+}
+
+#[test]
+fn quick_run_evaluates_the_shipped_model() {
+    let (dir, s, h) = run_chapter("quick", &["--quick"]);
     // The numbers that describe the model are the shipped checkpoint's.
     let (model, meta) = checkpoint::load(&checkpoint::shipped_path(), &Tokenizer::new()).unwrap();
     assert_eq!(h.params, model.n_params());
@@ -264,22 +273,13 @@ fn quick_run_evaluates_the_shipped_model() {
     assert_eq!(metrics, "step,tokens,loss,lr,seconds\n");
     let samples = std::fs::read_to_string(dir.join("samples.txt")).unwrap();
     assert_eq!(samples.matches("User: ").count(), 8, "the first eight problems");
-    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
 
 #[test]
 fn a_short_pretraining_run_logs_every_step_and_saves_a_loadable_model() {
-    let out = std::env::temp_dir().join(format!("rl-sandbox-ch05-pretrain-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let run = Command::new(env!("CARGO_BIN_EXE_ch05-language-model"))
-        .args(["--quick", "--pretrain", "--steps", "5", "--batch", "4", "--samples", "2", "--eval-problems", "4"])
-        .args(["--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let dir = out.join("ch05-language-model");
-    let s = Summary::read(&dir.join("summary.json")).unwrap();
-    let h: BaseModelHeadline = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
+    let args = ["--quick", "--pretrain", "--steps", "5", "--batch", "4", "--samples", "2", "--eval-problems", "4"];
+    let (dir, s, h) = run_chapter("pretrain", &args);
     assert_eq!(h.tokens_seen, 5 * 4 * 64);
     assert!(h.pretrain_seconds.is_some());
     assert_eq!((h.pass_at_16, h.maj_at_16), (None, None), "2 samples per problem give no pass@16");
@@ -294,5 +294,5 @@ fn a_short_pretraining_run_logs_every_step_and_saves_a_loadable_model() {
     assert!(rows[5].starts_with("5,1280,"), "{}", rows[5]);
     let losses: Vec<f64> = rows[1..].iter().map(|r| r.split(',').nth(2).unwrap().parse().unwrap()).collect();
     assert_eq!(Some(&serde_json::json!(losses)), meta.info.get("loss_curve"));
-    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
