@@ -12,9 +12,8 @@ use rl_sandbox::{rng, stats};
 use std::time::Instant;
 
 fn main() {
-    // Before candle starts its pools; the chapter does the same.
-    std::env::set_var("RAYON_NUM_THREADS", "1");
-    std::env::set_var("CANDLE_NUM_THREADS", "1");
+    // Before candle starts its pools, as the chapter's run context does with --threads 1.
+    rl_sandbox::run::set_intra_op_threads(1);
     rl_sandbox::llm::tune_allocator();
     let tok = Tokenizer::new();
     let cfg =

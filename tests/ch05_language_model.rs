@@ -2,13 +2,16 @@
 //! checkpoints, pre-training and the chapter binary.
 
 use candle_core::{Device, Tensor, D};
+use rl_sandbox::llm::base_model::BaseModelHeadline;
 use rl_sandbox::llm::checkpoint;
 use rl_sandbox::llm::corpus::MIX;
 use rl_sandbox::llm::model::{causal_bias, KvCache};
 use rl_sandbox::llm::pretrain::{lm_loss, pretrain, PretrainConfig};
 use rl_sandbox::llm::task::{r1_prompt, test_problems};
 use rl_sandbox::llm::{sample, token_logprobs, Gpt, GptConfig, SampleConfig, Tokenizer};
+use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
+use std::path::PathBuf;
 use std::process::Command;
 
 fn tiny(tied: bool) -> GptConfig {
@@ -219,42 +222,77 @@ fn damaged_checkpoint_ends_with_one_line_and_exit_code_2() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn quick_run_evaluates_the_shipped_model() {
-    let out = std::env::temp_dir().join(format!("rl-sandbox-ch05-quick-{}", std::process::id()));
+/// Runs the chapter binary with `args` into a fresh folder named after `name`; returns
+/// the outputs' folder, the summary and its typed headline (a missing or renamed key
+/// fails here).
+fn run_chapter(name: &str, args: &[&str]) -> (PathBuf, Summary, BaseModelHeadline) {
+    let out = std::env::temp_dir().join(format!("rl-sandbox-ch05-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let run = Command::new(env!("CARGO_BIN_EXE_ch05-language-model"))
-        .args(["--quick", "--out", out.to_str().unwrap()])
+        .args(args)
+        .args(["--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let dir = out.join("ch05-language-model");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    let h = &s["headline"];
-    for key in [
-        "params",
-        "accuracy_greedy",
-        "accuracy_sampled",
-        "format_rate",
-        "mean_response_length",
-        "pass_at_16",
-        "maj_at_16",
-        "train_tokens_per_s",
-        "sample_tokens_per_s",
-    ] {
-        assert!(h[key].is_number(), "headline lacks {key}");
-    }
+    let s = Summary::read(&dir.join("summary.json")).unwrap();
+    let h = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
+    (dir, s, h)
+}
+
+#[test]
+fn quick_run_evaluates_the_shipped_model() {
+    let (dir, s, h) = run_chapter("quick", &["--quick"]);
+    // The numbers that describe the model are the shipped checkpoint's.
+    let (model, meta) = checkpoint::load(&checkpoint::shipped_path(), &Tokenizer::new()).unwrap();
+    assert_eq!(h.params, model.n_params());
+    assert_eq!(Some(h.tokens_seen), meta.info["tokens"].as_u64());
+    assert_eq!(h.final_loss, meta.info["final_loss"].as_f64());
+    assert_eq!(h.pretrain_compute_flops, 6.0 * h.params as f64 * h.tokens_seen as f64);
+    assert_eq!(h.pretrain_seconds, None, "nothing was pre-trained");
+    // pass@1 is the mean accuracy of single samples; more tries only help pass@k.
+    let pass16 = h.pass_at_16.unwrap();
+    assert!((h.pass_at_1 - h.accuracy_sampled).abs() < 1e-12, "{h:?}");
+    assert!(pass16 >= h.pass_at_1 && pass16 >= h.maj_at_16.unwrap(), "{h:?}");
     // The base model leaves room for RL: sometimes right, often not, right within 16 tries.
-    let (acc, fmt, pass16) = (
-        h["accuracy_sampled"].as_f64().unwrap(),
-        h["format_rate"].as_f64().unwrap(),
-        h["pass_at_16"].as_f64().unwrap(),
-    );
-    assert!(acc > 0.03 && acc < 0.6 && fmt > 0.1 && fmt < 0.7 && pass16 > 0.5, "{h}");
-    for f in s["figures"].as_array().unwrap() {
-        assert!(dir.join(f.as_str().unwrap()).exists());
+    let (acc, fmt) = (h.accuracy_sampled, h.format_rate);
+    assert!(acc > 0.03 && acc < 0.6 && fmt > 0.1 && fmt < 0.7 && pass16 > 0.5, "{h:?}");
+    // Greedy decoding picks the plain-text habit, which breaks the format.
+    assert_eq!(h.format_rate_greedy, 0.0, "{h:?}");
+    let figures: Vec<&str> = s.figures.iter().map(String::as_str).collect();
+    let stems = ["pretrain_loss", "pass_maj_at_k", "response_lengths", "response_kinds", "correct_by_kind"];
+    let expected: Vec<String> = stems.iter().flat_map(|f| [format!("{f}.png"), format!("{f}.svg")]).collect();
+    assert_eq!(figures, expected);
+    for f in &s.figures {
+        assert!(dir.join(f).exists(), "{f}");
     }
-    assert!(dir.join("samples.txt").exists());
-    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(s.hyperparameters["eval_problems"], 48, "--quick evaluates on 48 problems");
+    assert_eq!(s.details["test_problems"], 48);
+    // A loaded model has no pre-training log: metrics.csv is its header alone.
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics, "step,tokens,loss,lr,seconds\n");
+    let samples = std::fs::read_to_string(dir.join("samples.txt")).unwrap();
+    assert_eq!(samples.matches("User: ").count(), 8, "the first eight problems");
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+#[test]
+fn a_short_pretraining_run_logs_every_step_and_saves_a_loadable_model() {
+    let args = ["--quick", "--pretrain", "--steps", "5", "--batch", "4", "--samples", "2", "--eval-problems", "4"];
+    let (dir, s, h) = run_chapter("pretrain", &args);
+    assert_eq!(h.tokens_seen, 5 * 4 * 64);
+    assert!(h.pretrain_seconds.is_some());
+    assert_eq!((h.pass_at_16, h.maj_at_16), (None, None), "2 samples per problem give no pass@16");
+    // The flags as given (the warm-up clamped by --quick), the run's warm-up within its steps.
+    assert_eq!(s.hyperparameters["warmup"], 10);
+    let (model, meta) = checkpoint::load(&dir.join("base.safetensors"), &Tokenizer::new()).unwrap();
+    assert_eq!(model.n_params(), h.params);
+    assert_eq!(meta.info["pretrain"]["warmup"], 5);
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let rows: Vec<&str> = metrics.lines().collect();
+    assert_eq!(rows.len(), 1 + 5, "{metrics}");
+    assert!(rows[5].starts_with("5,1280,"), "{}", rows[5]);
+    let losses: Vec<f64> = rows[1..].iter().map(|r| r.split(',').nth(2).unwrap().parse().unwrap()).collect();
+    assert_eq!(Some(&serde_json::json!(losses)), meta.info.get("loss_curve"));
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }

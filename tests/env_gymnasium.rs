@@ -153,6 +153,7 @@ fn cartpole_constants_are_gymnasiums() {
 fn cartpole_matches_gymnasium_step_by_step() {
     let golden = cartpole_golden();
     assert_eq!(golden.actions.len(), golden.steps.len());
+    assert!(golden.steps.len() >= 10, "the file records {} steps", golden.steps.len());
     let mut env = CartPole::new();
     env.set_state(golden.initial_state);
     for (i, (&action, want)) in golden.actions.iter().zip(&golden.steps).enumerate() {
@@ -234,7 +235,7 @@ fn cartpole_terminates_just_beyond_twelve_degrees() {
     let th = cartpole::THETA_THRESHOLD_RADIANS;
     assert_eq!(th, 0.20943951023931953, "12 * 2 * pi / 360, bit for bit");
     // `12f64.to_radians()` is one bit larger: writing the formula as Gymnasium does matters.
-    assert!((th - 12f64.to_radians()).abs() < 1e-16);
+    assert_eq!(just_beyond(th), 12f64.to_radians());
     for sign in [1.0, -1.0] {
         assert!(!one_step_from(0.0, sign * th).terminated, "|theta| = 12° is still up");
         assert!(!one_step_from(0.0, sign * 11.9f64.to_radians()).terminated);
@@ -340,6 +341,7 @@ fn pendulum_constants_are_gymnasiums() {
 #[test]
 fn pendulum_matches_gymnasium_step_by_step() {
     let golden = pendulum_golden();
+    assert!(golden.steps.len() >= 10, "the file records {} steps", golden.steps.len());
     assert!(golden.steps.iter().any(|s| s.torque.unwrap().abs() > 2.0), "the file exercises the clip");
     let mut env = Pendulum::new();
     env.set_state(golden.initial_state);

@@ -181,7 +181,8 @@ fn log_curves_with_zeros_and_nans_do_not_panic() {
     check_files(&dir.0, "loss", &names, "Loss");
     // Nothing at all to draw still gives an (empty) chart rather than a panic.
     let empty = CurvePlot { title: "Nothing".into(), log_y: true, ..Default::default() };
-    curves(&dir.join("empty"), &empty).unwrap();
+    let names = curves(&dir.join("empty"), &empty).unwrap();
+    check_files(&dir.0, "empty", &names, "Nothing");
 }
 
 #[test]
@@ -199,7 +200,8 @@ fn bars_writes_png_and_svg() {
     let names = bars(&dir.join("episodes"), &example_bars()).unwrap();
     check_files(&dir.0, "episodes", &names, "Episodes until the greedy path is optimal");
     let negative = Bars { values: vec![-3.0, 2.0, f64::NAN, 0.0, -0.5], errors: None, ..example_bars() };
-    bars(&dir.join("negative"), &negative).unwrap();
+    let names = bars(&dir.join("negative"), &negative).unwrap();
+    check_files(&dir.0, "negative", &names, "Episodes until the greedy path is optimal");
     let mismatched = Bars { values: vec![1.0], ..example_bars() };
     assert!(bars(&dir.join("mismatched"), &mismatched).is_err());
 }
@@ -289,7 +291,8 @@ fn awkward_inputs_still_draw() {
         smooth: 1,
         ..Default::default()
     };
-    curves(&dir.join("noisy"), &noisy).unwrap();
+    let names = curves(&dir.join("noisy"), &noisy).unwrap();
+    check_files(&dir.0, "noisy", &names, "Noise everywhere");
     let many = Bars {
         title: "Many bars".into(),
         categories: (0..14).map(|i| format!("lr = {i}e-4, γ = 0.99")).collect(),
@@ -297,9 +300,11 @@ fn awkward_inputs_still_draw() {
         errors: Some(vec![2.0; 14]),
         ..Default::default()
     };
-    bars(&dir.join("many"), &many).unwrap();
+    let names = bars(&dir.join("many"), &many).unwrap();
+    check_files(&dir.0, "many", &names, "Many bars");
     let all_missing = Bars { values: vec![f64::NAN; 14], errors: None, ..many };
-    bars(&dir.join("all_missing"), &all_missing).unwrap();
+    let names = bars(&dir.join("all_missing"), &all_missing).unwrap();
+    check_files(&dir.0, "all_missing", &names, "Many bars");
     let square = |w: usize| GridPicture {
         title: format!("{w}x{w}"),
         width: w,
@@ -315,6 +320,6 @@ fn awkward_inputs_still_draw() {
             .collect(),
         value_label: String::new(),
     };
-    grid(&dir.join("one"), &square(1)).unwrap();
-    grid(&dir.join("twelve"), &square(12)).unwrap();
+    check_files(&dir.0, "one", &grid(&dir.join("one"), &square(1)).unwrap(), "1x1");
+    check_files(&dir.0, "twelve", &grid(&dir.join("twelve"), &square(12)).unwrap(), "12x12");
 }

@@ -5,6 +5,8 @@
 //! Chapter 6 starts from [`load_base`]: the shipped base model and its tokenizer.
 //! Chapter 7 adds SFT, PPO with a critic, the R1 pipeline's data and flawed rewards.
 
+pub mod base_model; // chapter 5's experiment: make or load the base model, measure it, describe its responses
+pub mod base_model_figures; // chapter 5's figures: loss, pass@k and maj@k, response lengths and forms
 pub mod checkpoint; // safetensors weights + JSON config, checked on load
 pub mod corpus; // the generated pre-training documents and their mix
 pub mod eval; // accuracy, format rate, pass@k, maj@k

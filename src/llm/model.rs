@@ -22,6 +22,48 @@ pub struct GptConfig {
     pub tied_head: bool,
 }
 
+/// The model's shape as command-line flags (chapter 5 pre-trains with them).
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct GptArgs {
+    /// Width of the residual stream d
+    #[arg(long, default_value_t = 128)]
+    pub d_model: usize,
+    /// Attention heads per layer
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Transformer blocks
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Context length in tokens (prompt + response)
+    #[arg(long, default_value_t = 64)]
+    pub context: usize,
+}
+
+impl GptArgs {
+    /// Checks the flags; the context must hold a training row of `seq_len` tokens.
+    pub fn validate(&self, seq_len: usize) -> crate::error::Result<()> {
+        use crate::error::{check_min, Error};
+        check_min("--heads", self.heads, 1)?;
+        check_min("--layers", self.layers, 1)?;
+        if self.d_model == 0 || self.d_model % self.heads != 0 {
+            return Err(Error::invalid("--d-model", self.d_model, "must be a positive multiple of --heads"));
+        }
+        check_min("--context", self.context, seq_len.max(16))
+    }
+
+    /// The model these flags describe, with a tied output head.
+    pub fn config(&self, vocab_size: usize) -> GptConfig {
+        GptConfig {
+            vocab_size,
+            context: self.context,
+            d_model: self.d_model,
+            n_heads: self.heads,
+            n_layers: self.layers,
+            tied_head: true,
+        }
+    }
+}
+
 /// One pre-norm block: causal multi-head self-attention, then an MLP (ReLU: GELU cost
 /// 40% of a training step here, for no visible gain at this size).
 pub struct Block {

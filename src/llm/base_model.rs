@@ -1,0 +1,273 @@
+//! Chapter 5's experiment: make the base model (pre-train it, or load the shipped one),
+//! measure it with the R1-Zero template on held-out problems, and describe what its
+//! responses look like. The figures are drawn by [`super::base_model_figures`].
+
+use super::checkpoint;
+use super::corpus::{self, MIX};
+use super::eval::{evaluate, Evaluation};
+use super::model::{Gpt, GptConfig};
+use super::pretrain::{self, PretrainConfig, PretrainStepLog};
+use super::sample::SampleConfig;
+use super::task::{self, test_problems, Problem};
+use super::tokenizer::Tokenizer;
+use crate::error::{check_min, check_range, Result};
+use crate::report::RunDir;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How the base model is measured: the evaluation's flags.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct EvalArgs {
+    /// Held-out test problems to evaluate on
+    #[arg(long, default_value_t = 256)]
+    pub eval_problems: usize,
+    /// Samples per problem (pass@k and maj@k for k = 1..this)
+    #[arg(long, default_value_t = 16)]
+    pub samples: usize,
+    /// Sampling temperature of the evaluation
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Sample only among the k most likely tokens (0: all)
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    /// Longest response in tokens
+    #[arg(long, default_value_t = 48)]
+    pub max_new: usize,
+}
+
+impl EvalArgs {
+    /// Checks the flags; an error names the flag, its value and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        check_min("--eval-problems", self.eval_problems, 1)?;
+        check_min("--samples", self.samples, 1)?;
+        check_range("--temperature", self.temperature, 1e-3, 10.0)?;
+        check_range("--max-new", self.max_new as f64, 1.0, 1000.0)
+    }
+
+    /// The first `eval_problems` test problems, and the model's greedy and sampled
+    /// responses to them, scored by the rules.
+    pub fn evaluate(&self, model: &Gpt, rng: &mut impl Rng) -> Result<(Vec<Problem>, Evaluation)> {
+        let problems = test_problems(self.eval_problems);
+        let cfg = SampleConfig { temperature: self.temperature, top_k: self.top_k, max_new: self.max_new };
+        let eval = evaluate(model, &Tokenizer::new(), &problems, self.samples, &cfg, rng)?;
+        Ok((problems, eval))
+    }
+}
+
+/// The base model and how it was made.
+pub struct BaseModel {
+    pub model: Gpt,
+    /// The pre-training log; empty when the model was loaded.
+    pub log: Vec<PretrainStepLog>,
+    /// The checkpoint's record of how it was made (seed, steps, tokens, loss curve).
+    pub info: serde_json::Value,
+}
+
+impl BaseModel {
+    /// Pre-trains a model from `seed` on the corpus mix and saves it as
+    /// `base.safetensors` in `dir` (and as the shipped model with `write_assets`).
+    pub fn pretrain(
+        shape: &GptConfig,
+        cfg: &PretrainConfig,
+        seed: u64,
+        dir: &RunDir,
+        write_assets: bool,
+    ) -> Result<Self> {
+        let (model, log) = pretrain::pretrain_with_progress(shape, cfg, &MIX, seed)?;
+        let last = log.last().expect("at least one step");
+        let info = serde_json::json!({
+            "seed": seed, "steps": cfg.steps, "tokens": last.tokens, "final_loss": pretrain::smoothed_final_loss(&log),
+            "seconds": last.seconds, "pretrain": cfg.effective(),
+            // The curve travels with the model, so a default run can still draw it.
+            "loss_curve": log.iter().map(|s| s.loss).collect::<Vec<_>>(),
+        });
+        let tokenizer = Tokenizer::new();
+        let path = dir.path("base.safetensors");
+        checkpoint::save(&model, &tokenizer, info.clone(), &path)?;
+        println!("wrote the model to {}", path.display());
+        if write_assets {
+            let shipped = checkpoint::shipped_path();
+            checkpoint::save(&model, &tokenizer, info.clone(), &shipped)?;
+            println!("and to {} (the shipped base model)", shipped.display());
+        }
+        Ok(BaseModel { model, log, info })
+    }
+
+    /// Loads a checkpoint (with its .json beside it).
+    pub fn load(path: &Path) -> Result<Self> {
+        let (model, meta) = checkpoint::load(path, &Tokenizer::new())?;
+        println!("loaded {} ({} parameters)", path.display(), model.n_params());
+        Ok(BaseModel { model, log: Vec::new(), info: meta.info })
+    }
+
+    /// The pre-training loss per step as (tokens seen, loss): from the log, else from
+    /// the checkpoint's record (empty if it has none).
+    pub fn loss_curve(&self) -> Vec<(usize, f64)> {
+        if !self.log.is_empty() {
+            return self.log.iter().map(|s| (s.tokens, s.loss)).collect();
+        }
+        let per_step = self.info["pretrain"]["batch"].as_u64().unwrap_or(0) as usize
+            * self.info["pretrain"]["seq_len"].as_u64().unwrap_or(0) as usize;
+        let losses = self.info["loss_curve"].as_array().cloned().unwrap_or_default();
+        losses.iter().enumerate().map(|(i, l)| ((i + 1) * per_step, l.as_f64().unwrap_or(f64::NAN))).collect()
+    }
+
+    /// `summary.json`'s details: the model's shape, how it was made, the corpus mix and
+    /// the evaluation.
+    pub fn details(&self, eval: &Evaluation, problems: &[Problem]) -> serde_json::Value {
+        serde_json::json!({
+            "model_config": self.model.cfg,
+            "checkpoint_info": self.info,
+            "corpus_mix": MIX.iter().map(|(f, w)| (format!("{f:?}"), *w)).collect::<Vec<_>>(),
+            "evaluation": eval,
+            "test_problems": problems.len(),
+        })
+    }
+}
+
+/// Chapter 5's headline in `summary.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaseModelHeadline {
+    pub params: usize,
+    pub tokens_seen: u64,
+    /// Mean loss of the last 10% of pre-training steps (none if the checkpoint lacks it).
+    pub final_loss: Option<f64>,
+    /// 6·N·D, eq. (6) of the lesson.
+    pub pretrain_compute_flops: f64,
+    pub accuracy_greedy: f64,
+    pub format_rate_greedy: f64,
+    pub accuracy_sampled: f64,
+    pub format_rate: f64,
+    pub mean_response_length: f64,
+    pub pass_at_1: f64,
+    /// None with fewer than 16 samples per problem.
+    pub pass_at_16: Option<f64>,
+    pub maj_at_16: Option<f64>,
+    pub train_tokens_per_s: f64,
+    pub sample_tokens_per_s: f64,
+    /// Only when the run pre-trained the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrain_seconds: Option<f64>,
+}
+
+impl BaseModelHeadline {
+    pub fn new(base: &BaseModel, eval: &Evaluation, train_tokens_per_s: f64) -> Self {
+        let params = base.model.n_params();
+        let tokens_seen = base.info["tokens"].as_u64().unwrap_or(0);
+        BaseModelHeadline {
+            params,
+            tokens_seen,
+            final_loss: base.info["final_loss"].as_f64(),
+            pretrain_compute_flops: 6.0 * params as f64 * tokens_seen as f64,
+            accuracy_greedy: eval.accuracy_greedy,
+            format_rate_greedy: eval.format_rate_greedy,
+            accuracy_sampled: eval.accuracy_sampled,
+            format_rate: eval.format_rate,
+            mean_response_length: eval.mean_response_length,
+            pass_at_1: eval.pass_at_k[0],
+            pass_at_16: eval.pass_at_k.get(15).copied(),
+            maj_at_16: eval.maj_at_k.get(15).copied(),
+            train_tokens_per_s: train_tokens_per_s.round(),
+            sample_tokens_per_s: eval.sample_tokens_per_s.round(),
+            pretrain_seconds: base.log.last().map(|s| s.seconds),
+        }
+    }
+}
+
+/// The forms a response can take, in the figures' order (the corpus forms it resembles).
+pub const FORMS: [&str; 6] = [
+    "plain text",
+    "<answer> only",
+    "<think> one-shot </think> <answer>",
+    "<think> steps </think> <answer>",
+    "<think> without <answer>",
+    "other",
+];
+
+/// The form of a response, one of [`FORMS`].
+pub fn response_form(text: &str) -> &'static str {
+    let t = text.trim();
+    let think = t.split("</think>").next().unwrap_or("");
+    if task::format_ok(t) {
+        // Written steps have at least two equations inside <think>; one-shot has one.
+        if think.matches('=').count() >= 2 {
+            FORMS[3]
+        } else {
+            FORMS[2]
+        }
+    } else if t.starts_with("<think>") && !t.contains("<answer>") {
+        FORMS[4]
+    } else if t.starts_with("<answer>") {
+        FORMS[1]
+    } else if t.starts_with("The answer is") && !t.contains('<') {
+        FORMS[0]
+    } else {
+        FORMS[5]
+    }
+}
+
+/// Per form of [`FORMS`]: its share of the sampled responses, and the share of its
+/// responses whose number is right (in the tags, else the last number: what the format
+/// costs).
+pub fn forms_and_right_numbers(eval: &Evaluation, problems: &[Problem]) -> (Vec<f64>, Vec<f64>) {
+    let n = eval.sampled.texts.len() as f64;
+    let mut share = vec![0.0; FORMS.len()];
+    let mut right = vec![0.0; FORMS.len()];
+    for (text, &p) in eval.sampled.texts.iter().zip(&eval.sampled.prompt) {
+        let k = FORMS.iter().position(|&k| k == response_form(text)).unwrap_or(FORMS.len() - 1);
+        share[k] += 1.0 / n;
+        let last_number = text.split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty());
+        let number = task::extract_answer(text).or(last_number);
+        right[k] += (number == Some(problems[p].answer().to_string().as_str())) as u8 as f64;
+    }
+    let right_share = right.iter().zip(&share).map(|(r, s)| if s * n > 0.0 { r / (s * n) } else { 0.0 }).collect();
+    (share, right_share)
+}
+
+/// Greedy and sampled responses to the first problems, with their rewards.
+pub fn samples_text(problems: &[Problem], eval: &Evaluation) -> String {
+    let mut s = String::from("Base model responses to held-out problems (R1-Zero template; prompt abridged)\n");
+    s.push_str("acc = accuracy reward, fmt = format reward\n\n");
+    for (p, problem) in problems.iter().enumerate().take(8) {
+        s.push_str(&format!("User: {}. Assistant:   (answer {})\n", problem.question(), problem.answer()));
+        let mut line = |kind: &str, text: &str| {
+            let (a, f) = (task::accuracy_reward(text, problem), task::format_reward(text));
+            s.push_str(&format!("  [{kind:7} acc {a} fmt {f}]{text}\n"));
+        };
+        line("greedy", &eval.greedy.texts[p]);
+        for i in 0..eval.samples_per_problem.min(6) {
+            line("sampled", &eval.sampled.texts[p * eval.samples_per_problem + i]);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Three training documents of each form, to show the corpus mix.
+pub fn corpus_text(noise: f64, rng: &mut impl Rng) -> String {
+    let mut s = String::from("Pre-training documents (the template's fixed text shown as <template> ... User:)\n\n");
+    for (form, weight) in MIX {
+        s.push_str(&format!("{form:?} ({:.0}% of documents)\n", 100.0 * weight));
+        for _ in 0..3 {
+            let doc = corpus::document(form, noise, rng).replace(task::TEMPLATE_PREFIX, "<template> ... User: ");
+            s.push_str(&format!("  {doc}\n"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_forms_follow_the_corpus_forms() {
+        assert_eq!(response_form(" The answer is 132."), "plain text");
+        assert_eq!(response_form("<answer> 132 </answer>"), "<answer> only");
+        assert_eq!(response_form("<think> 47+85=132 </think> <answer> 132 </answer>"), FORMS[2]);
+        assert_eq!(response_form("<think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"), FORMS[3]);
+        assert_eq!(response_form("<think> 7+5=12 4+8+1=13 </think> 132"), "<think> without <answer>");
+        assert_eq!(response_form("132 <answer>"), "other");
+    }
+}

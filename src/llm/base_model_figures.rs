@@ -1,0 +1,110 @@
+//! Chapter 5's figures: the pre-training loss, pass@k and maj@k, and what the base
+//! model's responses look like (their length, their form, and whether the number in
+//! each form is right).
+
+use super::base_model::{forms_and_right_numbers, BaseModel, FORMS};
+use super::eval::Evaluation;
+use super::task::Problem;
+use crate::error::Result;
+use crate::plot::{self, Band, Bars, CurvePlot};
+use crate::report::RunDir;
+
+/// Draws every figure of the chapter (the loss curve only if the model has one) and
+/// returns the files written.
+pub fn draw_all(dir: &RunDir, base: &BaseModel, eval: &Evaluation, problems: &[Problem]) -> Result<Vec<String>> {
+    let mut figures = Vec::new();
+    let curve = base.loss_curve();
+    if !curve.is_empty() {
+        figures.extend(pretrain_loss(dir, &curve)?);
+    }
+    figures.extend(pass_maj(dir, eval)?);
+    figures.extend(response_lengths(dir, eval)?);
+    figures.extend(response_forms(dir, eval, problems)?);
+    Ok(figures)
+}
+
+/// The batch loss against tokens seen, from (tokens, loss) per step.
+pub fn pretrain_loss(dir: &RunDir, curve: &[(usize, f64)]) -> Result<Vec<String>> {
+    let plot = CurvePlot {
+        title: "Pre-training: next-token cross-entropy".into(),
+        x_label: "tokens seen (millions)".into(),
+        y_label: "loss (nats per token)".into(),
+        log_y: false,
+        bands: vec![Band {
+            label: "training batch loss (moving average of 10 steps)".into(),
+            x: curve.iter().map(|&(tokens, _)| tokens as f64 / 1e6).collect(),
+            runs: vec![curve.iter().map(|&(_, loss)| loss).collect()],
+        }],
+        hlines: vec![],
+        smooth: 10,
+    };
+    Ok(plot::curves(&dir.path("pretrain_loss"), &plot)?)
+}
+
+/// pass@k and maj@k for k = 1 … samples per problem, against greedy accuracy.
+pub fn pass_maj(dir: &RunDir, eval: &Evaluation) -> Result<Vec<String>> {
+    let x: Vec<f64> = (1..=eval.samples_per_problem).map(|k| k as f64).collect();
+    let plot = CurvePlot {
+        title: format!("Base model on {} held-out problems: pass@k and maj@k", eval.problems),
+        x_label: "k (samples per problem)".into(),
+        y_label: "share of problems solved".into(),
+        log_y: false,
+        bands: vec![
+            Band { label: "pass@k: some sample is right".into(), x: x.clone(), runs: vec![eval.pass_at_k.clone()] },
+            Band { label: "maj@k: the most common answer is right".into(), x, runs: vec![eval.maj_at_k.clone()] },
+        ],
+        hlines: vec![(eval.accuracy_greedy, "greedy accuracy".into())],
+        smooth: 1,
+    };
+    Ok(plot::curves(&dir.path("pass_maj_at_k"), &plot)?)
+}
+
+/// A histogram of the sampled responses' lengths, in bins of 4 tokens.
+pub fn response_lengths(dir: &RunDir, eval: &Evaluation) -> Result<Vec<String>> {
+    let width = 4;
+    let max = eval.lengths.iter().copied().max().unwrap_or(0);
+    let bins = max / width + 1;
+    let mut counts = vec![0.0; bins];
+    for &l in &eval.lengths {
+        counts[l / width] += 1.0 / eval.lengths.len() as f64;
+    }
+    let bars = Bars {
+        title: format!("Base model: length of {} sampled responses", eval.lengths.len()),
+        x_label: "response length (tokens)".into(),
+        y_label: "share of responses".into(),
+        categories: (0..bins).map(|b| format!("{}-{}", b * width, b * width + width - 1)).collect(),
+        values: counts,
+        errors: None,
+    };
+    Ok(plot::bars(&dir.path("response_lengths"), &bars)?)
+}
+
+/// Two bar charts over the response forms: how common each is, and how often its
+/// number is right.
+pub fn response_forms(dir: &RunDir, eval: &Evaluation, problems: &[Problem]) -> Result<Vec<String>> {
+    let (share, right) = forms_and_right_numbers(eval, problems);
+    let categories: Vec<String> = FORMS.iter().map(|k| k.to_string()).collect();
+    let mut figures = plot::bars(
+        &dir.path("response_kinds"),
+        &Bars {
+            title: format!("Base model: what {} sampled responses look like", eval.sampled.texts.len()),
+            x_label: "response form (format reward 1 only for the two <think> ... <answer> forms)".into(),
+            y_label: "share of responses".into(),
+            categories: categories.clone(),
+            values: share,
+            errors: None,
+        },
+    )?;
+    figures.extend(plot::bars(
+        &dir.path("correct_by_kind"),
+        &Bars {
+            title: "Base model: is the number right? (tags or not), by response form".into(),
+            x_label: "response form".into(),
+            y_label: "share with the right number".into(),
+            categories,
+            values: right,
+            errors: None,
+        },
+    )?);
+    Ok(figures)
+}
