@@ -51,27 +51,27 @@ impl NeuralConfig {
         (self.total_steps / self.batch_steps.max(1) as u64) as usize
     }
 
-    /// Refuses settings that cannot train.
+    /// Refuses settings that cannot train; an error names the field.
     pub fn validate(&self) -> Result<()> {
         use crate::error::{check_min, check_range};
-        check_range("--cartpole-gamma", self.gamma, 0.0, 1.0)?;
-        check_min("--cartpole-batch", self.batch_steps, 1)?;
+        check_range("gamma", self.gamma, 0.0, 1.0)?;
+        check_min("batch_steps", self.batch_steps, 1)?;
         if self.total_steps < self.batch_steps as u64 {
-            return Err(Error::invalid("--cartpole-steps", self.total_steps, "must be at least --cartpole-batch"));
+            return Err(Error::invalid("total_steps", self.total_steps, "must be at least batch_steps"));
         }
-        check_range("--policy-lr", self.policy_lr, f64::MIN_POSITIVE, 1.0)?;
-        check_range("--value-lr", self.value_lr, f64::MIN_POSITIVE, 1.0)?;
-        check_range("--adam-eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
-        check_min("--value-minibatch", self.value_minibatch, 1)?;
+        check_range("policy_lr", self.policy_lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("value_lr", self.value_lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("adam_eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
+        check_min("value_minibatch", self.value_minibatch, 1)?;
         if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 4096) {
             return Err(Error::invalid(
-                "--hidden",
+                "hidden",
                 format!("{:?}", self.hidden),
                 "give one to four layer sizes between 1 and 4096",
             ));
         }
         if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
-            return Err(Error::invalid("--max-grad-norm", self.max_grad_norm, "must be positive"));
+            return Err(Error::invalid("max_grad_norm", self.max_grad_norm, "must be positive"));
         }
         Ok(())
     }
@@ -81,7 +81,7 @@ pub use crate::rollout::EpisodeLog;
 
 /// The diagnostics of one update.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UpdateLog {
+pub struct ReinforceUpdateLog {
     pub env_steps: u64,
     pub policy_loss: f64,
     /// Mean squared error of V before this update's regression (NaN without a baseline).
@@ -102,7 +102,7 @@ pub struct UpdateLog {
 #[derive(Clone, Debug)]
 pub struct NeuralRun {
     pub episodes: Vec<EpisodeLog>,
-    pub updates: Vec<UpdateLog>,
+    pub updates: Vec<ReinforceUpdateLog>,
     pub env_steps: u64,
     pub seconds: f64,
     pub policy: Mlp,
@@ -269,7 +269,7 @@ where
                 }
             }
         }
-        run.updates.push(UpdateLog {
+        run.updates.push(ReinforceUpdateLog {
             env_steps: run.env_steps,
             policy_loss: loss_value,
             value_loss: value_loss_before,
