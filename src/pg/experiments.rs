@@ -513,7 +513,7 @@ pub fn cartpole(flags: &CartPoleFlags, seeds: &[u64]) -> Result<CartPoleRuns> {
         let (baseline, seed) = jobs[i];
         let stream = if baseline { 40 } else { 41 };
         let cfg = flags.config(baseline);
-        neural::train(&mut CartPole::new(), 4, 2, &cfg, &mut rng::seeded(seed, stream), |_, _| {
+        neural::train(CartPole::new(), 4, 2, &cfg, &mut rng::seeded(seed, stream), |_, _| {
             progress.tick(1, || format!("{} runs", jobs.len()))
         })
     })?;

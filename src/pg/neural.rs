@@ -10,10 +10,11 @@
 use super::{normalize, reward_to_go};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::nn::value::{fit_value, ValueFit};
 use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp};
+use crate::rollout::{self, Batch, VecEnv};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::Optimizer;
-use rand::seq::SliceRandom;
 use rand::Rng;
 use std::time::Instant;
 
@@ -123,25 +124,28 @@ pub fn policy_loss(log_probs: &Tensor, actions: &Tensor, advantages: &Tensor) ->
     (taken * advantages.detach())?.mean_all()?.neg()
 }
 
-/// Mean squared error of the value predictions `values` `[N, 1]` against `returns` `[N]`.
-pub fn value_loss(values: &Tensor, returns: &Tensor) -> candle_core::Result<Tensor> {
-    (values.squeeze(1)? - returns)?.sqr()?.mean_all()
-}
+pub use crate::nn::value::value_loss;
 
-/// One batch of experience, flat.
-struct Batch {
-    obs: Vec<f32>,
-    actions: Vec<u32>,
-    rewards: Vec<f64>,
-    /// (start, end, bootstrap observation) of each episode piece: `None` when the piece
-    /// ends in a terminal state, the next observation when it was cut.
-    pieces: Vec<(usize, usize, Option<Vec<f32>>)>,
+/// Where the episodes of a single-copy batch end: `(start, end, bootstrap)` per
+/// piece, `bootstrap` the row whose `next_obs` still has a value (`None` when the
+/// piece ends in a terminal state). A piece ends at a terminal state, at a time limit
+/// (truncated) or at the end of the batch.
+fn episode_pieces<A>(batch: &Batch<A>) -> Vec<(usize, usize, Option<usize>)> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for t in 0..batch.len() {
+        if batch.terminated[t] || batch.truncated[t] || t + 1 == batch.len() {
+            pieces.push((start, t + 1, (!batch.terminated[t]).then_some(t)));
+            start = t + 1;
+        }
+    }
+    pieces
 }
 
 /// Trains a policy on `env` with REINFORCE. `obs_dim` and `n_actions` size the networks;
 /// `on_update` is called after every update with the updates done and the total.
 pub fn train<E, R>(
-    env: &mut E,
+    env: E,
     obs_dim: usize,
     n_actions: usize,
     cfg: &NeuralConfig,
@@ -162,11 +166,12 @@ where
     let value = Mlp::new(&sizes(1), cfg.activation, 1.0, DType::F32, rng).map_err(&c)?;
     let mut policy_opt = adam(policy.vars(), cfg.policy_lr, cfg.adam_eps).map_err(&c)?;
     let mut value_opt = adam(value.vars(), cfg.value_lr, cfg.adam_eps).map_err(&c)?;
+    let fit = ValueFit { epochs: cfg.value_epochs, minibatch: cfg.value_minibatch, max_grad_norm: cfg.max_grad_norm };
 
     let updates = cfg.updates();
-    let mut run = NeuralRun { episodes: vec![], updates: vec![], env_steps: 0, seconds: 0.0, policy: policy.clone() };
-    let mut obs: Vec<f32> = env.reset(rng).as_ref().to_vec();
-    let (mut ep_return, mut ep_len) = (0.0, 0usize);
+    let mut logs = Vec::with_capacity(updates);
+    // One copy of the environment: the last episode of a batch continues in the next.
+    let mut venv = VecEnv::new(vec![env], rng);
     for update in 0..updates {
         let step = update as u64 + 1;
         if cfg.anneal_lr {
@@ -177,43 +182,25 @@ where
 
         // 1. Act: a plain-f32 copy of the policy is much faster than candle at batch 1.
         let acting = policy.plain().map_err(&c)?;
-        let mut batch = Batch { obs: vec![], actions: vec![], rewards: vec![], pieces: vec![] };
-        let mut piece_start = 0;
-        for t in 0..cfg.batch_steps {
-            let a = nn::sample_categorical(&acting.forward(&obs), rng);
-            let out = env.step(a);
-            batch.obs.extend_from_slice(&obs);
-            batch.actions.push(a as u32);
-            batch.rewards.push(out.reward);
-            run.env_steps += 1;
-            ep_return += out.reward;
-            ep_len += 1;
-            obs = out.obs.as_ref().to_vec();
-            let last = t + 1 == cfg.batch_steps;
-            if out.done() || last {
-                // Terminated: nothing follows. Truncated or cut by the batch end: the
-                // state still has a value, which V estimates.
-                let tail = if out.terminated { None } else { Some(obs.clone()) };
-                batch.pieces.push((piece_start, t + 1, tail));
-                piece_start = t + 1;
-            }
-            if out.done() {
-                let seconds = started.elapsed().as_secs_f64();
-                run.episodes.push(EpisodeLog { env_steps: run.env_steps, seconds, ret: ep_return, len: ep_len });
-                (ep_return, ep_len) = (0.0, 0);
-                obs = env.reset(rng).as_ref().to_vec();
-            }
-        }
-        let n = batch.actions.len();
-        let obs_t = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
+        let batch = rollout::collect(&mut venv, cfg.batch_steps, rng, |obs, rng| {
+            nn::sample_with_log_prob(&acting.forward(obs), rng)
+        });
+        let n = batch.len();
 
-        // 2. Returns and advantages (eqs. 5, 6).
+        // 2. Returns and advantages (eqs. 5, 6). A piece cut by a time limit or by the
+        // batch end is bootstrapped with V of the state it reached; a terminated one is not.
+        let pieces = episode_pieces(&batch);
         let values: Vec<f64> = if cfg.baseline { value.values(&batch.obs).map_err(&c)? } else { vec![] };
-        let tails: Vec<f32> = batch.pieces.iter().filter_map(|p| p.2.clone()).flatten().collect();
+        let tails: Vec<f32> = pieces
+            .iter()
+            .filter_map(|p| p.2)
+            .flat_map(|t| &batch.next_obs[t * obs_dim..(t + 1) * obs_dim])
+            .copied()
+            .collect();
         let tail_values = if cfg.baseline { value.values(&tails).map_err(&c)? } else { vec![] };
         let mut returns = Vec::with_capacity(n);
         let mut k = 0;
-        for (start, end, tail) in &batch.pieces {
+        for (start, end, tail) in &pieces {
             let bootstrap = match tail {
                 Some(_) if cfg.baseline => {
                     k += 1;
@@ -230,7 +217,9 @@ where
         }
 
         // 3. One policy-gradient step (eq. 8).
-        let actions_t = Tensor::from_vec(batch.actions.clone(), n, &Device::Cpu).map_err(&c)?;
+        let obs_t = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
+        let actions: Vec<u32> = batch.actions.iter().map(|&a| a as u32).collect();
+        let actions_t = Tensor::from_vec(actions, n, &Device::Cpu).map_err(&c)?;
         let adv_t =
             Tensor::from_vec(advantages.iter().map(|&a| a as f32).collect::<Vec<_>>(), n, &Device::Cpu).map_err(&c)?;
         let log_probs = nn::log_probs(&policy.forward(&obs_t).map_err(&c)?).map_err(&c)?;
@@ -247,30 +236,10 @@ where
         if cfg.baseline {
             value_loss_before = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
             explained = crate::estimators::explained_variance(&values, &returns);
-            let returns_f32: Vec<f32> = returns.iter().map(|&g| g as f32).collect();
-            let mut order: Vec<usize> = (0..n).collect();
-            for _ in 0..cfg.value_epochs {
-                order.shuffle(rng);
-                for chunk in order.chunks(cfg.value_minibatch) {
-                    let idx = Tensor::from_vec(
-                        chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(),
-                        chunk.len(),
-                        &Device::Cpu,
-                    )
-                    .map_err(&c)?;
-                    let x = obs_t.index_select(&idx, 0).map_err(&c)?;
-                    let g: Vec<f32> = chunk.iter().map(|&i| returns_f32[i]).collect();
-                    let g = Tensor::from_vec(g, chunk.len(), &Device::Cpu).map_err(&c)?;
-                    let loss = value_loss(&value.forward(&x).map_err(&c)?, &g).map_err(&c)?;
-                    check_finite(scalar(&loss).map_err(&c)?, "the value loss", step)?;
-                    let mut grads = loss.backward().map_err(&c)?;
-                    clip_grad_norm(&mut grads, &value.vars(), cfg.max_grad_norm).map_err(&c)?;
-                    value_opt.step(&grads).map_err(&c)?;
-                }
-            }
+            fit_value(&value, &mut value_opt, &batch.obs, &returns, &fit, rng, step)?;
         }
-        run.updates.push(ReinforceUpdateLog {
-            env_steps: run.env_steps,
+        logs.push(ReinforceUpdateLog {
+            env_steps: venv.env_steps,
             policy_loss: loss_value,
             value_loss: value_loss_before,
             entropy,
@@ -281,9 +250,13 @@ where
         });
         on_update(update + 1, updates);
     }
-    run.seconds = started.elapsed().as_secs_f64();
-    run.policy = policy;
-    Ok(run)
+    Ok(NeuralRun {
+        env_steps: venv.env_steps,
+        episodes: std::mem::take(&mut venv.episodes),
+        updates: logs,
+        seconds: started.elapsed().as_secs_f64(),
+        policy,
+    })
 }
 
 fn scalar(t: &Tensor) -> candle_core::Result<f64> {
