@@ -482,9 +482,9 @@ impl CartPoleRuns {
                 for (i, u) in run.updates.iter().enumerate() {
                     metrics.push(&ReinforceRow {
                         policy_loss: Some(u.policy_loss),
-                        value_loss: Some(u.value_loss),
+                        value_loss: u.value_loss,
                         entropy: Some(u.entropy),
-                        explained_variance: Some(u.explained_variance),
+                        explained_variance: u.explained_variance,
                         grad_norm: Some(u.grad_norm),
                         ..ReinforceRow::empty(key, seed, "update", i + 1, u.env_steps)
                     });

@@ -235,7 +235,7 @@ pub fn cartpole(dir: &RunDir, c: &CartPoleRuns, steps: u64, max_grad_norm: f64) 
             Band {
                 label: "RMS error of V(s_t) against G_t".into(),
                 x: x.clone(),
-                runs: per_update(&c.with, |u| u.value_loss.sqrt()),
+                runs: per_update(&c.with, |u| u.value_loss.map_or(f64::NAN, f64::sqrt)),
             },
             Band {
                 label: "std of G_t (a constant's error)".into(),

@@ -85,12 +85,12 @@ pub use crate::rollout::EpisodeLog;
 pub struct ReinforceUpdateLog {
     pub env_steps: u64,
     pub policy_loss: f64,
-    /// Mean squared error of V before this update's regression (NaN without a baseline).
-    pub value_loss: f64,
+    /// Mean squared error of V before this update's regression (None without a baseline).
+    pub value_loss: Option<f64>,
     /// Mean entropy of π(·|s) over the batch, in nats (ln 2 = 0.69 is uniform).
     pub entropy: f64,
-    /// 1 − Var(G − V)/Var(G) before the value update (NaN without a baseline).
-    pub explained_variance: f64,
+    /// 1 − Var(G − V)/Var(G) before the value update (None without a baseline).
+    pub explained_variance: Option<f64>,
     /// Standard deviation of the batch's reward-to-go G_t: the RMS error of the best
     /// constant prediction, for comparison with √value_loss.
     pub return_std: f64,
@@ -232,10 +232,11 @@ where
         policy_opt.step(&grads).map_err(&c)?;
 
         // 4. Fit V to the returns (MSE), in shuffled minibatches.
-        let (mut value_loss_before, mut explained) = (f64::NAN, f64::NAN);
+        let (mut value_loss_before, mut explained) = (None, None);
         if cfg.baseline {
-            value_loss_before = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
-            explained = crate::estimators::explained_variance(&values, &returns);
+            let mse = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
+            value_loss_before = Some(mse);
+            explained = Some(crate::estimators::explained_variance(&values, &returns));
             fit_value(&value, &mut value_opt, &batch.obs, &returns, &fit, rng, step)?;
         }
         logs.push(ReinforceUpdateLog {
