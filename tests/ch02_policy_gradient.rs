@@ -390,8 +390,8 @@ fn neural_reinforce_learns_cartpole() {
     // Seed 0, 60,000 steps (under a second): the last 20 episodes average 500 on the
     // machine the course was written on (other seeds: 411 to 500); the threshold leaves
     // room for other floating-point libraries.
-    let run = neural::train(CartPole::new(), 4, 2, &cartpole_config(60_000), &mut rng::seeded(0, 40), |_, _| {})
-        .unwrap();
+    let run =
+        neural::train(CartPole::new(), 4, 2, &cartpole_config(60_000), &mut rng::seeded(0, 40), |_, _| {}).unwrap();
     let first: f64 = run.episodes[..20].iter().map(|e| e.ret).sum::<f64>() / 20.0;
     assert!(first < 60.0, "the first episodes are short: {first}");
     assert!(run.final_return(20) >= 300.0, "last 20 episodes: {}", run.final_return(20));
@@ -423,15 +423,9 @@ impl Env for NanRewards {
 #[test]
 fn a_nan_loss_stops_neural_training() {
     one_thread();
-    let err = neural::train(
-        NanRewards(CartPole::new()),
-        4,
-        2,
-        &cartpole_config(4000),
-        &mut rng::seeded(0, 0),
-        |_, _| {},
-    )
-    .unwrap_err();
+    let err =
+        neural::train(NanRewards(CartPole::new()), 4, 2, &cartpole_config(4000), &mut rng::seeded(0, 0), |_, _| {})
+            .unwrap_err();
     assert!(matches!(err, Error::NonFinite { step: 1, .. }), "{err}");
     assert!(err.to_string().contains("policy loss"), "{err}");
 }

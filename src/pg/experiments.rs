@@ -412,25 +412,15 @@ pub fn gradient_variance(flags: &MazeReinforceFlags, task: &MazeTask, seeds: &[u
             uniform.clone()
         } else {
             let n = task.maze.n_cells();
-            tabular::train(&mut env, n, ACTIONS.len(), &cfg, &mut rng::seeded(seed, 31), |_, r, _| {
-                steps = r.env_steps
-            })?
+            tabular::train(&mut env, n, ACTIONS.len(), &cfg, &mut rng::seeded(seed, 31), |_, r, _| steps = r.env_steps)?
         };
         let success = evaluate(task, &partly);
         let (mut tables, mut variance_steps) = (Vec::new(), 0);
         for (p, policy) in [&uniform, &partly].into_iter().enumerate() {
             let mut rng = rng::seeded(seed, 33 + p as u64);
             let (gamma, batch, batches) = (flags.maze_gamma, flags.maze_batch, flags.variance_batches);
-            let v = tabular::gradient_variance(
-                &mut env,
-                policy,
-                &Estimator::ALL,
-                &shifts,
-                gamma,
-                batch,
-                batches,
-                &mut rng,
-            );
+            let v =
+                tabular::gradient_variance(&mut env, policy, &Estimator::ALL, &shifts, gamma, batch, batches, &mut rng);
             tables.push(v.trace);
             variance_steps += v.env_steps;
         }
@@ -530,7 +520,8 @@ pub fn print_maze(variants: &[ShiftedEstimator], runs: &[Vec<TabularReinforceRun
         .iter()
         .zip(runs)
         .map(|(v, rs)| {
-            let mean = |f: fn(&PolicyEvaluation) -> f64| stats::mean(&rs.iter().map(|r| f(&r.eval)).collect::<Vec<_>>());
+            let mean =
+                |f: fn(&PolicyEvaluation) -> f64| stats::mean(&rs.iter().map(|r| f(&r.eval)).collect::<Vec<_>>());
             vec![
                 v.estimator.label().to_string(),
                 if v.shifted() { format!("{}", v.shift) } else { "0".into() },

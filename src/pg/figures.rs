@@ -160,7 +160,8 @@ pub fn maze_policy(
     let good = &runs[find(Estimator::Baseline, false)][0];
     // The first seed whose shifted, baseline-free run fails most often (usually it
     // never reaches the goal).
-    let (shift, shifted) = (variants[find(Estimator::RewardToGo, true)].shift, &runs[find(Estimator::RewardToGo, true)]);
+    let (shift, shifted) =
+        (variants[find(Estimator::RewardToGo, true)].shift, &runs[find(Estimator::RewardToGo, true)]);
     let worst = (0..shifted.len())
         .min_by(|&a, &b| shifted[a].eval.success_rate.total_cmp(&shifted[b].eval.success_rate))
         .unwrap_or(0);

@@ -347,7 +347,13 @@ pub struct PolicyEvaluation {
 /// Scores `policy` (with its randomness) exactly, without sampling: the distribution
 /// over states is carried forward through the `model` for `max_steps` steps from
 /// `start`, and whatever reaches a terminal state is counted as a success.
-pub fn evaluate(model: &Model, policy: &SoftmaxPolicy, start: usize, max_steps: usize, shortest: usize) -> PolicyEvaluation {
+pub fn evaluate(
+    model: &Model,
+    policy: &SoftmaxPolicy,
+    start: usize,
+    max_steps: usize,
+    shortest: usize,
+) -> PolicyEvaluation {
     let mut p = vec![0.0; model.n_states];
     p[start] = 1.0;
     let mut e = PolicyEvaluation { success_rate: 0.0, shortest_rate: 0.0, mean_return: 0.0, mean_length: 0.0 };

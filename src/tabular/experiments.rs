@@ -228,7 +228,8 @@ pub fn exploration(
     seeds: &[u64],
     metrics: &mut Metrics<EpisodeRow>,
 ) -> Result<Vec<ExplorationRuns>> {
-    let decay = format!("ε: {} → {} over {} episodes", flags.epsilon_start, flags.epsilon_end, flags.epsilon_decay_episodes);
+    let decay =
+        format!("ε: {} → {} over {} episodes", flags.epsilon_start, flags.epsilon_end, flags.epsilon_decay_episodes);
     let schedules = [
         ("greedy", "ε = 0 (pure exploitation)".to_string(), Schedule::Constant(0.0)),
         ("constant", format!("ε = {}", flags.epsilon), Schedule::Constant(flags.epsilon)),
