@@ -58,3 +58,26 @@ pub fn fit_value<R: Rng + ?Sized>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{adam, Activation};
+    use candle_core::DType;
+
+    #[test]
+    fn fitting_brings_v_to_the_returns() {
+        let mut rng = crate::rng::seeded(0, 0);
+        let value = Mlp::new(&[2, 16, 1], Activation::Tanh, 1.0, DType::F32, &mut rng).unwrap();
+        let mut opt = adam(value.vars(), 0.01, 1e-8).unwrap();
+        // V(s) should learn s0 + 2 s1 on 64 points.
+        let obs: Vec<f32> = (0..128).map(|i| ((i * 37) % 17) as f32 / 17.0 - 0.5).collect();
+        let returns: Vec<f64> = obs.chunks(2).map(|s| (s[0] + 2.0 * s[1]) as f64).collect();
+        let mse = |v: &[f64]| v.iter().zip(&returns).map(|(v, g)| (v - g) * (v - g)).sum::<f64>() / 64.0;
+        let before = mse(&value.values(&obs).unwrap());
+        let fit = ValueFit { epochs: 200, minibatch: 16, max_grad_norm: 1.0 };
+        fit_value(&value, &mut opt, &obs, &returns, &fit, &mut rng, 1).unwrap();
+        let after = mse(&value.values(&obs).unwrap());
+        assert!(after < 0.05 * before && after < 0.01, "{before} → {after}");
+    }
+}

@@ -579,3 +579,47 @@ pub fn print_cartpole(cartpole: &CartPoleRuns, steps: u64) {
         &rows,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variance_grid_holds_the_chosen_shift_in_order() {
+        let grid = variance_shifts(50.0);
+        assert_eq!((grid.len(), grid[0], grid[28]), (29, -20.0, 50.0));
+        let grid = variance_shifts(3.0);
+        assert_eq!(grid.len(), 30);
+        assert!(grid.windows(2).all(|w| w[0] < w[1]) && grid.contains(&3.0));
+    }
+
+    #[test]
+    fn shifted_estimators_name_their_metrics_rows() {
+        let keys: Vec<String> = ShiftedEstimator::all(50.0).iter().map(ShiftedEstimator::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "maze_return",
+                "maze_return_shifted",
+                "maze_reward_to_go",
+                "maze_reward_to_go_shifted",
+                "maze_baseline",
+                "maze_baseline_shifted"
+            ]
+        );
+        assert_eq!((plus(50.0), plus(-20.0)), ("+ 50".to_string(), "− 20".to_string()));
+    }
+
+    #[test]
+    fn config_errors_name_the_flags() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            cartpole: CartPoleFlags,
+        }
+        let flags = Flags::parse_from(["x", "--cartpole-steps", "100"]).cartpole;
+        let e = flags.validate().unwrap_err().to_string();
+        assert_eq!(e, "invalid value '100' for --cartpole-steps: must be at least --cartpole-batch");
+    }
+}

@@ -263,3 +263,34 @@ where
 fn scalar(t: &Tensor) -> candle_core::Result<f64> {
     t.to_dtype(DType::F64)?.to_scalar::<f64>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(terminated: Vec<bool>, truncated: Vec<bool>) -> Batch<usize> {
+        let n = terminated.len();
+        Batch {
+            n_envs: 1,
+            steps: n,
+            obs_dim: 1,
+            obs: vec![0.0; n],
+            next_obs: (1..=n).map(|t| t as f32).collect(),
+            actions: vec![0; n],
+            log_probs: vec![0.0; n],
+            rewards: vec![1.0; n],
+            terminated,
+            truncated,
+        }
+    }
+
+    #[test]
+    fn pieces_end_at_terminal_states_time_limits_and_the_batch_end() {
+        // Steps 0-1 terminate, 2-3 are truncated, 4-5 are cut by the batch end.
+        let (f, t) = (false, true);
+        let b = batch(vec![f, t, f, f, f, f], vec![f, f, f, t, f, f]);
+        assert_eq!(episode_pieces(&b), vec![(0, 2, None), (2, 4, Some(3)), (4, 6, Some(5))]);
+        // A batch that ends on a terminal state has nothing to bootstrap.
+        assert_eq!(episode_pieces(&batch(vec![f, t], vec![f, f])), vec![(0, 2, None)]);
+    }
+}

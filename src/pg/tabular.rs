@@ -8,8 +8,8 @@
 
 use super::{discounted_return, grad_log_softmax, reward_to_go, softmax, trace_covariance, Estimator};
 use crate::env::Env;
+use crate::env::Model;
 use crate::error::{Error, Result};
-use crate::tabular::Model;
 use rand::{Rng, RngExt};
 
 /// π_θ(a|s) = softmax over a of `θ[s,a]`.
