@@ -1,7 +1,8 @@
 //! REINFORCE with an MLP softmax policy and a learned value baseline (candle), for
 //! environments with a vector observation and a few discrete actions (CartPole).
 //!
-//! One update: act for `batch_steps` steps with the current policy; compute the
+//! One update: act for `batch_steps` steps with the current policy (through
+//! [`rollout::collect`], as TRPO and PPO do, on a single copy of the environment); compute the
 //! reward-to-go G_t (eq. 5, bootstrapped with V where a time limit or the batch end
 //! cut an episode); advantages Â_t = G_t − V(s_t) (eq. 6), optionally normalised; one
 //! Adam step on −mean(log π(a_t|s_t) Â_t) (eq. 8); then a few epochs of regression of
