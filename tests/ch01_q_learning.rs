@@ -2,6 +2,7 @@
 
 mod common;
 
+use rl_sandbox::course::ch01_q_learning::Headline;
 use rl_sandbox::env::maze::{Action, Maze, MazeEnv, Rewards};
 use rl_sandbox::env::Env;
 use rl_sandbox::rng;
@@ -298,19 +299,13 @@ fn binary_writes_its_outputs_and_is_deterministic() {
     assert_eq!(sa, sb);
     let csv = |d: &PathBuf| std::fs::read_to_string(d.join("ch01-q-learning/metrics.csv")).unwrap();
     assert_eq!(csv(&a), csv(&b));
-    let h = &sa["headline"];
-    for key in [
-        "greedy_path",
-        "greedy_path_length",
-        "greedy_path_optimal",
-        "episodes_to_optimal_median",
-        "q_error_final",
-        "env_steps_per_s",
-    ] {
-        assert!(h.get(key).is_some(), "headline lacks {key}");
-    }
-    assert_eq!(h["greedy_path_length"], 4);
-    assert_eq!(h["greedy_path_optimal"], true);
+    // Every headline key, with its type: a missing or renamed key fails here.
+    let h: Headline = serde_json::from_value(sa["headline"].clone()).unwrap();
+    assert_eq!(h.greedy_path_length, 4);
+    assert_eq!(h.greedy_path.len(), 5);
+    assert!(h.greedy_path_optimal);
+    assert!(h.episodes_to_optimal_median.is_some(), "{h:?}");
+    assert!(h.q_error_final.is_finite(), "{h:?}");
     assert_eq!(sa["chapter"], "ch01-q-learning");
     let figures = sa["figures"].as_array().unwrap();
     assert!(figures.len() >= 8, "{figures:?}");
@@ -330,7 +325,8 @@ fn binary_runs_on_a_maze_file() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("ch01-q-learning/summary.json")).unwrap()).unwrap();
-    assert_eq!(s["headline"]["shortest_path_length"], 14);
+    let h: Headline = serde_json::from_value(s["headline"].clone()).unwrap();
+    assert_eq!(h.shortest_path_length, 14);
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 

@@ -14,6 +14,7 @@ pub mod mlp;
 pub mod optim;
 pub mod parallel;
 pub mod policy;
+pub mod value;
 
 pub use gaussian::{gaussian_entropy, gaussian_log_prob, gaussian_log_prob_plain, sample_gaussian};
 pub use mlp::{Activation, Mlp, PlainMlp};

@@ -5,6 +5,8 @@
 //! written by hand) and [`neural`] (an MLP policy and value baseline in candle, on
 //! CartPole). Equation numbers refer to the lesson, chapters/02-policy-gradient/README.md.
 
+pub mod experiments;
+pub mod figures;
 pub mod neural;
 pub mod tabular;
 

@@ -1,7 +1,8 @@
 //! REINFORCE with an MLP softmax policy and a learned value baseline (candle), for
 //! environments with a vector observation and a few discrete actions (CartPole).
 //!
-//! One update: act for `batch_steps` steps with the current policy; compute the
+//! One update: act for `batch_steps` steps with the current policy (through
+//! [`rollout::collect`], as TRPO and PPO do, on a single copy of the environment); compute the
 //! reward-to-go G_t (eq. 5, bootstrapped with V where a time limit or the batch end
 //! cut an episode); advantages Â_t = G_t − V(s_t) (eq. 6), optionally normalised; one
 //! Adam step on −mean(log π(a_t|s_t) Â_t) (eq. 8); then a few epochs of regression of
@@ -10,10 +11,11 @@
 use super::{normalize, reward_to_go};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::nn::value::{fit_value, ValueFit};
 use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp};
+use crate::rollout::{self, Batch, VecEnv};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::Optimizer;
-use rand::seq::SliceRandom;
 use rand::Rng;
 use std::time::Instant;
 
@@ -51,27 +53,27 @@ impl NeuralConfig {
         (self.total_steps / self.batch_steps.max(1) as u64) as usize
     }
 
-    /// Refuses settings that cannot train.
+    /// Refuses settings that cannot train; an error names the field.
     pub fn validate(&self) -> Result<()> {
         use crate::error::{check_min, check_range};
-        check_range("--cartpole-gamma", self.gamma, 0.0, 1.0)?;
-        check_min("--cartpole-batch", self.batch_steps, 1)?;
+        check_range("gamma", self.gamma, 0.0, 1.0)?;
+        check_min("batch_steps", self.batch_steps, 1)?;
         if self.total_steps < self.batch_steps as u64 {
-            return Err(Error::invalid("--cartpole-steps", self.total_steps, "must be at least --cartpole-batch"));
+            return Err(Error::invalid("total_steps", self.total_steps, "must be at least batch_steps"));
         }
-        check_range("--policy-lr", self.policy_lr, f64::MIN_POSITIVE, 1.0)?;
-        check_range("--value-lr", self.value_lr, f64::MIN_POSITIVE, 1.0)?;
-        check_range("--adam-eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
-        check_min("--value-minibatch", self.value_minibatch, 1)?;
+        check_range("policy_lr", self.policy_lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("value_lr", self.value_lr, f64::MIN_POSITIVE, 1.0)?;
+        check_range("adam_eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
+        check_min("value_minibatch", self.value_minibatch, 1)?;
         if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 4096) {
             return Err(Error::invalid(
-                "--hidden",
+                "hidden",
                 format!("{:?}", self.hidden),
                 "give one to four layer sizes between 1 and 4096",
             ));
         }
         if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
-            return Err(Error::invalid("--max-grad-norm", self.max_grad_norm, "must be positive"));
+            return Err(Error::invalid("max_grad_norm", self.max_grad_norm, "must be positive"));
         }
         Ok(())
     }
@@ -81,15 +83,15 @@ pub use crate::rollout::EpisodeLog;
 
 /// The diagnostics of one update.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UpdateLog {
+pub struct ReinforceUpdateLog {
     pub env_steps: u64,
     pub policy_loss: f64,
-    /// Mean squared error of V before this update's regression (NaN without a baseline).
-    pub value_loss: f64,
+    /// Mean squared error of V before this update's regression (None without a baseline).
+    pub value_loss: Option<f64>,
     /// Mean entropy of π(·|s) over the batch, in nats (ln 2 = 0.69 is uniform).
     pub entropy: f64,
-    /// 1 − Var(G − V)/Var(G) before the value update (NaN without a baseline).
-    pub explained_variance: f64,
+    /// 1 − Var(G − V)/Var(G) before the value update (None without a baseline).
+    pub explained_variance: Option<f64>,
     /// Standard deviation of the batch's reward-to-go G_t: the RMS error of the best
     /// constant prediction, for comparison with √value_loss.
     pub return_std: f64,
@@ -102,7 +104,7 @@ pub struct UpdateLog {
 #[derive(Clone, Debug)]
 pub struct NeuralRun {
     pub episodes: Vec<EpisodeLog>,
-    pub updates: Vec<UpdateLog>,
+    pub updates: Vec<ReinforceUpdateLog>,
     pub env_steps: u64,
     pub seconds: f64,
     pub policy: Mlp,
@@ -123,25 +125,28 @@ pub fn policy_loss(log_probs: &Tensor, actions: &Tensor, advantages: &Tensor) ->
     (taken * advantages.detach())?.mean_all()?.neg()
 }
 
-/// Mean squared error of the value predictions `values` `[N, 1]` against `returns` `[N]`.
-pub fn value_loss(values: &Tensor, returns: &Tensor) -> candle_core::Result<Tensor> {
-    (values.squeeze(1)? - returns)?.sqr()?.mean_all()
-}
+pub use crate::nn::value::value_loss;
 
-/// One batch of experience, flat.
-struct Batch {
-    obs: Vec<f32>,
-    actions: Vec<u32>,
-    rewards: Vec<f64>,
-    /// (start, end, bootstrap observation) of each episode piece: `None` when the piece
-    /// ends in a terminal state, the next observation when it was cut.
-    pieces: Vec<(usize, usize, Option<Vec<f32>>)>,
+/// Where the episodes of a single-copy batch end: `(start, end, bootstrap)` per
+/// piece, `bootstrap` the row whose `next_obs` still has a value (`None` when the
+/// piece ends in a terminal state). A piece ends at a terminal state, at a time limit
+/// (truncated) or at the end of the batch.
+fn episode_pieces<A>(batch: &Batch<A>) -> Vec<(usize, usize, Option<usize>)> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for t in 0..batch.len() {
+        if batch.terminated[t] || batch.truncated[t] || t + 1 == batch.len() {
+            pieces.push((start, t + 1, (!batch.terminated[t]).then_some(t)));
+            start = t + 1;
+        }
+    }
+    pieces
 }
 
 /// Trains a policy on `env` with REINFORCE. `obs_dim` and `n_actions` size the networks;
 /// `on_update` is called after every update with the updates done and the total.
 pub fn train<E, R>(
-    env: &mut E,
+    env: E,
     obs_dim: usize,
     n_actions: usize,
     cfg: &NeuralConfig,
@@ -162,11 +167,12 @@ where
     let value = Mlp::new(&sizes(1), cfg.activation, 1.0, DType::F32, rng).map_err(&c)?;
     let mut policy_opt = adam(policy.vars(), cfg.policy_lr, cfg.adam_eps).map_err(&c)?;
     let mut value_opt = adam(value.vars(), cfg.value_lr, cfg.adam_eps).map_err(&c)?;
+    let fit = ValueFit { epochs: cfg.value_epochs, minibatch: cfg.value_minibatch, max_grad_norm: cfg.max_grad_norm };
 
     let updates = cfg.updates();
-    let mut run = NeuralRun { episodes: vec![], updates: vec![], env_steps: 0, seconds: 0.0, policy: policy.clone() };
-    let mut obs: Vec<f32> = env.reset(rng).as_ref().to_vec();
-    let (mut ep_return, mut ep_len) = (0.0, 0usize);
+    let mut logs = Vec::with_capacity(updates);
+    // One copy of the environment: the last episode of a batch continues in the next.
+    let mut venv = VecEnv::new(vec![env], rng);
     for update in 0..updates {
         let step = update as u64 + 1;
         if cfg.anneal_lr {
@@ -177,43 +183,25 @@ where
 
         // 1. Act: a plain-f32 copy of the policy is much faster than candle at batch 1.
         let acting = policy.plain().map_err(&c)?;
-        let mut batch = Batch { obs: vec![], actions: vec![], rewards: vec![], pieces: vec![] };
-        let mut piece_start = 0;
-        for t in 0..cfg.batch_steps {
-            let a = nn::sample_categorical(&acting.forward(&obs), rng);
-            let out = env.step(a);
-            batch.obs.extend_from_slice(&obs);
-            batch.actions.push(a as u32);
-            batch.rewards.push(out.reward);
-            run.env_steps += 1;
-            ep_return += out.reward;
-            ep_len += 1;
-            obs = out.obs.as_ref().to_vec();
-            let last = t + 1 == cfg.batch_steps;
-            if out.done() || last {
-                // Terminated: nothing follows. Truncated or cut by the batch end: the
-                // state still has a value, which V estimates.
-                let tail = if out.terminated { None } else { Some(obs.clone()) };
-                batch.pieces.push((piece_start, t + 1, tail));
-                piece_start = t + 1;
-            }
-            if out.done() {
-                let seconds = started.elapsed().as_secs_f64();
-                run.episodes.push(EpisodeLog { env_steps: run.env_steps, seconds, ret: ep_return, len: ep_len });
-                (ep_return, ep_len) = (0.0, 0);
-                obs = env.reset(rng).as_ref().to_vec();
-            }
-        }
-        let n = batch.actions.len();
-        let obs_t = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
+        let batch = rollout::collect(&mut venv, cfg.batch_steps, rng, |obs, rng| {
+            nn::sample_with_log_prob(&acting.forward(obs), rng)
+        });
+        let n = batch.len();
 
-        // 2. Returns and advantages (eqs. 5, 6).
+        // 2. Returns and advantages (eqs. 5, 6). A piece cut by a time limit or by the
+        // batch end is bootstrapped with V of the state it reached; a terminated one is not.
+        let pieces = episode_pieces(&batch);
         let values: Vec<f64> = if cfg.baseline { value.values(&batch.obs).map_err(&c)? } else { vec![] };
-        let tails: Vec<f32> = batch.pieces.iter().filter_map(|p| p.2.clone()).flatten().collect();
+        let tails: Vec<f32> = pieces
+            .iter()
+            .filter_map(|p| p.2)
+            .flat_map(|t| &batch.next_obs[t * obs_dim..(t + 1) * obs_dim])
+            .copied()
+            .collect();
         let tail_values = if cfg.baseline { value.values(&tails).map_err(&c)? } else { vec![] };
         let mut returns = Vec::with_capacity(n);
         let mut k = 0;
-        for (start, end, tail) in &batch.pieces {
+        for (start, end, tail) in &pieces {
             let bootstrap = match tail {
                 Some(_) if cfg.baseline => {
                     k += 1;
@@ -230,7 +218,9 @@ where
         }
 
         // 3. One policy-gradient step (eq. 8).
-        let actions_t = Tensor::from_vec(batch.actions.clone(), n, &Device::Cpu).map_err(&c)?;
+        let obs_t = Tensor::from_vec(batch.obs.clone(), (n, obs_dim), &Device::Cpu).map_err(&c)?;
+        let actions: Vec<u32> = batch.actions.iter().map(|&a| a as u32).collect();
+        let actions_t = Tensor::from_vec(actions, n, &Device::Cpu).map_err(&c)?;
         let adv_t =
             Tensor::from_vec(advantages.iter().map(|&a| a as f32).collect::<Vec<_>>(), n, &Device::Cpu).map_err(&c)?;
         let log_probs = nn::log_probs(&policy.forward(&obs_t).map_err(&c)?).map_err(&c)?;
@@ -243,34 +233,15 @@ where
         policy_opt.step(&grads).map_err(&c)?;
 
         // 4. Fit V to the returns (MSE), in shuffled minibatches.
-        let (mut value_loss_before, mut explained) = (f64::NAN, f64::NAN);
+        let (mut value_loss_before, mut explained) = (None, None);
         if cfg.baseline {
-            value_loss_before = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
-            explained = crate::estimators::explained_variance(&values, &returns);
-            let returns_f32: Vec<f32> = returns.iter().map(|&g| g as f32).collect();
-            let mut order: Vec<usize> = (0..n).collect();
-            for _ in 0..cfg.value_epochs {
-                order.shuffle(rng);
-                for chunk in order.chunks(cfg.value_minibatch) {
-                    let idx = Tensor::from_vec(
-                        chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(),
-                        chunk.len(),
-                        &Device::Cpu,
-                    )
-                    .map_err(&c)?;
-                    let x = obs_t.index_select(&idx, 0).map_err(&c)?;
-                    let g: Vec<f32> = chunk.iter().map(|&i| returns_f32[i]).collect();
-                    let g = Tensor::from_vec(g, chunk.len(), &Device::Cpu).map_err(&c)?;
-                    let loss = value_loss(&value.forward(&x).map_err(&c)?, &g).map_err(&c)?;
-                    check_finite(scalar(&loss).map_err(&c)?, "the value loss", step)?;
-                    let mut grads = loss.backward().map_err(&c)?;
-                    clip_grad_norm(&mut grads, &value.vars(), cfg.max_grad_norm).map_err(&c)?;
-                    value_opt.step(&grads).map_err(&c)?;
-                }
-            }
+            let mse = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
+            value_loss_before = Some(mse);
+            explained = Some(crate::estimators::explained_variance(&values, &returns));
+            fit_value(&value, &mut value_opt, &batch.obs, &returns, &fit, rng, step)?;
         }
-        run.updates.push(UpdateLog {
-            env_steps: run.env_steps,
+        logs.push(ReinforceUpdateLog {
+            env_steps: venv.env_steps,
             policy_loss: loss_value,
             value_loss: value_loss_before,
             entropy,
@@ -281,11 +252,46 @@ where
         });
         on_update(update + 1, updates);
     }
-    run.seconds = started.elapsed().as_secs_f64();
-    run.policy = policy;
-    Ok(run)
+    Ok(NeuralRun {
+        env_steps: venv.env_steps,
+        episodes: std::mem::take(&mut venv.episodes),
+        updates: logs,
+        seconds: started.elapsed().as_secs_f64(),
+        policy,
+    })
 }
 
 fn scalar(t: &Tensor) -> candle_core::Result<f64> {
     t.to_dtype(DType::F64)?.to_scalar::<f64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(terminated: Vec<bool>, truncated: Vec<bool>) -> Batch<usize> {
+        let n = terminated.len();
+        Batch {
+            n_envs: 1,
+            steps: n,
+            obs_dim: 1,
+            obs: vec![0.0; n],
+            next_obs: (1..=n).map(|t| t as f32).collect(),
+            actions: vec![0; n],
+            log_probs: vec![0.0; n],
+            rewards: vec![1.0; n],
+            terminated,
+            truncated,
+        }
+    }
+
+    #[test]
+    fn pieces_end_at_terminal_states_time_limits_and_the_batch_end() {
+        // Steps 0-1 terminate, 2-3 are truncated, 4-5 are cut by the batch end.
+        let (f, t) = (false, true);
+        let b = batch(vec![f, t, f, f, f, f], vec![f, f, f, t, f, f]);
+        assert_eq!(episode_pieces(&b), vec![(0, 2, None), (2, 4, Some(3)), (4, 6, Some(5))]);
+        // A batch that ends on a terminal state has nothing to bootstrap.
+        assert_eq!(episode_pieces(&batch(vec![f, t], vec![f, f])), vec![(0, 2, None)]);
+    }
 }

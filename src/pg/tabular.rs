@@ -8,8 +8,8 @@
 
 use super::{discounted_return, grad_log_softmax, reward_to_go, softmax, trace_covariance, Estimator};
 use crate::env::Env;
+use crate::env::Model;
 use crate::error::{Error, Result};
-use crate::tabular::Model;
 use rand::{Rng, RngExt};
 
 /// π_θ(a|s) = softmax over a of `θ[s,a]`.
@@ -333,7 +333,7 @@ pub struct GradientVariance {
 
 /// How a fixed policy does on a time-limited episode.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct Evaluation {
+pub struct PolicyEvaluation {
     /// Probability that an episode reaches a terminal state (the goal) in time.
     pub success_rate: f64,
     /// Probability that it does so in exactly `shortest` steps (a shortest path).
@@ -347,10 +347,16 @@ pub struct Evaluation {
 /// Scores `policy` (with its randomness) exactly, without sampling: the distribution
 /// over states is carried forward through the `model` for `max_steps` steps from
 /// `start`, and whatever reaches a terminal state is counted as a success.
-pub fn evaluate(model: &Model, policy: &SoftmaxPolicy, start: usize, max_steps: usize, shortest: usize) -> Evaluation {
+pub fn evaluate(
+    model: &Model,
+    policy: &SoftmaxPolicy,
+    start: usize,
+    max_steps: usize,
+    shortest: usize,
+) -> PolicyEvaluation {
     let mut p = vec![0.0; model.n_states];
     p[start] = 1.0;
-    let mut e = Evaluation { success_rate: 0.0, shortest_rate: 0.0, mean_return: 0.0, mean_length: 0.0 };
+    let mut e = PolicyEvaluation { success_rate: 0.0, shortest_rate: 0.0, mean_return: 0.0, mean_length: 0.0 };
     for t in 1..=max_steps {
         let mut next = vec![0.0; model.n_states];
         for s in (0..model.n_states).filter(|&s| p[s] > 0.0) {

@@ -2,6 +2,8 @@
 //!
 //! Equation numbers refer to chapter 1's lesson (`chapters/01-q-learning/README.md`).
 
+pub mod experiments;
+pub mod figures;
 pub mod maze_task;
 pub mod q_learning;
 pub mod value_iteration;

@@ -13,12 +13,11 @@
 use crate::env::Env;
 use crate::error::{check_min, check_range, Error, Result};
 use crate::nn::flat::{axpy, dot, flat_grad, flat_params, set_flat_params};
-use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp};
+use crate::nn::value::{fit_value, ValueFit};
+use crate::nn::{self, adam, candle_error, check_finite, Activation, Mlp};
 use crate::rollout::{self, EpisodeLog, VecEnv};
 use crate::trpo::{backtracking_line_search, conjugate_gradient, fisher_vector_product, mean_kl, trust_region_scale};
 use candle_core::{DType, Device, Tensor};
-use candle_nn::Optimizer;
-use rand::seq::SliceRandom;
 use rand::Rng;
 
 /// How the length (and direction) of each policy step is chosen.
@@ -375,7 +374,8 @@ where
         let (kl, surrogate_gain, backtracks, accepted, cg_residual, step_norm) = policy_step(&policy, &pb, cfg, step)?;
 
         // 6. Fit V to the returns (MSE), in shuffled minibatches.
-        fit_value(&value, &mut value_opt, &batch.obs, &returns, cfg, rng, step)?;
+        let fit = ValueFit { epochs: cfg.value_epochs, minibatch: cfg.value_minibatch, max_grad_norm: 1.0 };
+        fit_value(&value, &mut value_opt, &batch.obs, &returns, &fit, rng, step)?;
 
         logs.push(UpdateLog {
             env_steps: venv.env_steps,
@@ -399,36 +399,4 @@ where
         updates: logs,
         policy,
     })
-}
-
-/// `value_epochs` passes of Adam on the mean squared error of V against `returns`.
-fn fit_value<R: Rng + ?Sized>(
-    value: &Mlp,
-    opt: &mut candle_nn::AdamW,
-    obs: &[f32],
-    returns: &[f64],
-    cfg: &TrpoConfig,
-    rng: &mut R,
-    step: u64,
-) -> Result<()> {
-    let c = candle_error("the value regression");
-    let obs_dim = obs.len() / returns.len();
-    let obs_t = Tensor::from_vec(obs.to_vec(), (returns.len(), obs_dim), &Device::Cpu).map_err(&c)?;
-    let returns: Vec<f32> = returns.iter().map(|&g| g as f32).collect();
-    let mut order: Vec<u32> = (0..returns.len() as u32).collect();
-    for _ in 0..cfg.value_epochs {
-        order.shuffle(rng);
-        for chunk in order.chunks(cfg.value_minibatch) {
-            let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu).map_err(&c)?;
-            let x = obs_t.index_select(&idx, 0).map_err(&c)?;
-            let g: Vec<f32> = chunk.iter().map(|&i| returns[i as usize]).collect();
-            let g = Tensor::from_vec(g, chunk.len(), &Device::Cpu).map_err(&c)?;
-            let loss = crate::pg::neural::value_loss(&value.forward(&x).map_err(&c)?, &g).map_err(&c)?;
-            check_finite(loss.to_scalar::<f32>().map_err(&c)? as f64, "the value loss", step)?;
-            let mut grads = loss.backward().map_err(&c)?;
-            clip_grad_norm(&mut grads, &value.vars(), 1.0).map_err(&c)?;
-            opt.step(&grads).map_err(&c)?;
-        }
-    }
-    Ok(())
 }
