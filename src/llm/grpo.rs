@@ -557,4 +557,27 @@ mod tests {
         assert!(!writes_steps("<think> 47+85=132 </think> <answer> 132 </answer>"));
         assert!(!writes_steps("7+5=12 4+8+1=13"));
     }
+
+    #[test]
+    fn flag_defaults_are_written_once_and_a_chapter_can_override_them() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Lesson {
+            #[command(flatten)]
+            grpo: GrpoFlags,
+        }
+        #[derive(Parser)]
+        #[command(mut_arg("steps", |a| a.default_value("60")))]
+        struct Other {
+            #[command(flatten)]
+            grpo: GrpoFlags,
+        }
+        let (lesson, other) = (Lesson::parse_from([""]).grpo, Other::parse_from([""]).grpo);
+        assert_eq!((lesson.steps, other.steps, other.group, other.beta), (90, 60, 8, 0.04));
+        let variant = GrpoVariantFlags::default();
+        assert_eq!((variant.adv_eps, variant.aggregation, variant.top_k), (1e-4, Aggregation::Sequence, 0));
+        let cfg = lesson.config(&variant);
+        assert_eq!((cfg.loss.max_len, cfg.sample.max_new, cfg.adv_eps), (40, 40, 1e-4));
+        assert!(GrpoFlags { group: 1, ..lesson }.validate().unwrap_err().to_string().contains("--group"));
+    }
 }
