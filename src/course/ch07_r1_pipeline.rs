@@ -15,7 +15,7 @@
 
 use crate::cli::CommonArgs;
 use crate::error::{check_min, check_range, Error, Result};
-use crate::llm::grpo::{self, number_answer, writes_steps, StepLog};
+use crate::llm::grpo::{self, number_answer, writes_steps, GrpoStepLog};
 use crate::llm::memory;
 use crate::llm::pipeline::{self, RejectionSet};
 use crate::llm::ppo_critic::{self, PpoConfig, PpoStepLog};
@@ -311,7 +311,7 @@ impl Job {
 #[derive(Default)]
 struct Outcome {
     /// GRPO steps (zero, cold start's RL phase, small RL, hacking).
-    grpo: Vec<StepLog>,
+    grpo: Vec<GrpoStepLog>,
     ppo: Vec<PpoStepLog>,
     /// SFT steps (cold start, rejection SFT, distillation).
     sft: Vec<SftLog>,
@@ -620,7 +620,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
             figures.extend(figure_reward_model(&dir, info)?);
         }
         let steps = |o: &&Outcome| o.grpo.iter().filter(|s| s.tokens > 0).cloned().collect::<Vec<_>>();
-        let first5 = |f: fn(&StepLog) -> f64| {
+        let first5 = |f: fn(&GrpoStepLog) -> f64| {
             stats::median(
                 &hack
                     .iter()
@@ -628,7 +628,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
                     .collect::<Vec<_>>(),
             )
         };
-        let last5 = |f: fn(&StepLog) -> f64| {
+        let last5 = |f: fn(&GrpoStepLog) -> f64| {
             stats::median(
                 &hack
                     .iter()
@@ -746,7 +746,7 @@ fn run_job(
         evaluate(model, tokenizer, problems, args.samples, &args.sample_config(), &mut rng::seeded(seed, stream))
     };
     let grpo_tick = |name: &'static str, seed: u64| {
-        move |s: &StepLog| {
+        move |s: &GrpoStepLog| {
             if s.tokens > 0 {
                 tick(name, format!("seed {seed} step {}: reward {:.2}", s.step, s.reward))
             }
@@ -961,7 +961,7 @@ fn measure_memory(args: &Args) -> Result<Memory> {
     probe.eval_problems = 1;
     probe.eval_every = 1000;
     let grpo_cfg = probe.grpo_config(probe.lr, probe.beta, probe.steps);
-    let seconds = |log: &[StepLog]| per_step_seconds(log);
+    let seconds = |log: &[GrpoStepLog]| per_step_seconds(log);
     // A warm-up, so that one-time allocations (thread pools) count in neither.
     let _ = memory::measure_peak(|| -> Result<()> {
         let (base, tok) = load_base()?;
@@ -971,7 +971,7 @@ fn measure_memory(args: &Args) -> Result<Memory> {
     let (ppo, ppo_peak) = memory::measure_peak(|| -> Result<(usize, usize, f64)> {
         let (base, tok) = load_base()?;
         let (policy, critic, log) = ppo_critic::train(&base, &tok, &probe.ppo_config(), 0, 99, |_| {})?;
-        let common: Vec<StepLog> = log.iter().map(|s| s.common.clone()).collect();
+        let common: Vec<GrpoStepLog> = log.iter().map(|s| s.common.clone()).collect();
         Ok((
             base.n_params() + policy.n_params() + critic.n_params(),
             policy.n_params() + critic.n_params(),
@@ -1019,13 +1019,13 @@ fn tail(v: &[f64], n: usize) -> Vec<f64> {
     v[v.len().saturating_sub(n)..].to_vec()
 }
 
-fn per_step_seconds(log: &[StepLog]) -> f64 {
+fn per_step_seconds(log: &[GrpoStepLog]) -> f64 {
     let v: Vec<f64> = log.iter().filter(|s| s.tokens > 0).map(|s| s.sample_s + s.score_s + s.update_s).collect();
     stats::median(&v)
 }
 
 fn per_step_seconds_ppo(log: &[PpoStepLog]) -> f64 {
-    let v: Vec<StepLog> = log.iter().map(|s| s.common.clone()).collect();
+    let v: Vec<GrpoStepLog> = log.iter().map(|s| s.common.clone()).collect();
     per_step_seconds(&v)
 }
 
@@ -1086,7 +1086,7 @@ fn per_seed_measures(runs: &[&Outcome], problems: &[Problem]) -> serde_json::Val
         .unwrap_or_default()
 }
 
-fn grpo_metrics(m: &mut UntypedMetrics, run: &str, seed: u64, log: &[StepLog]) {
+fn grpo_metrics(m: &mut UntypedMetrics, run: &str, seed: u64, log: &[GrpoStepLog]) {
     let mut tokens = 0usize;
     let mut seconds = 0.0;
     for s in log {
@@ -1182,7 +1182,7 @@ enum Axis {
     Step,
 }
 
-fn grpo_series(log: &[StepLog], axis: Axis, y: &dyn Fn(&StepLog) -> Option<f64>) -> Series {
+fn grpo_series(log: &[GrpoStepLog], axis: Axis, y: &dyn Fn(&GrpoStepLog) -> Option<f64>) -> Series {
     let (mut tokens, mut seconds) = (0usize, 0.0);
     let mut out = Vec::new();
     for s in log {
@@ -1200,7 +1200,7 @@ fn grpo_series(log: &[StepLog], axis: Axis, y: &dyn Fn(&StepLog) -> Option<f64>)
     out
 }
 
-fn train_y(f: fn(&StepLog) -> f64) -> impl Fn(&StepLog) -> Option<f64> {
+fn train_y(f: fn(&GrpoStepLog) -> f64) -> impl Fn(&GrpoStepLog) -> Option<f64> {
     move |s| (s.tokens > 0).then(|| f(s))
 }
 
@@ -1225,9 +1225,9 @@ fn seeds_note(n: usize) -> String {
 }
 
 fn figure_ppo(dir: &RunDir, args: &Args, ppo: &[&Outcome], zero: &[&Outcome]) -> Result<Vec<String>> {
-    let p: Vec<Vec<StepLog>> = ppo.iter().map(|o| o.ppo.iter().map(|s| s.common.clone()).collect()).collect();
-    let g: Vec<Vec<StepLog>> = zero.iter().map(|o| o.grpo.clone()).collect();
-    let both = |axis: Axis, y: &dyn Fn(&StepLog) -> Option<f64>| {
+    let p: Vec<Vec<GrpoStepLog>> = ppo.iter().map(|o| o.ppo.iter().map(|s| s.common.clone()).collect()).collect();
+    let g: Vec<Vec<GrpoStepLog>> = zero.iter().map(|o| o.grpo.clone()).collect();
+    let both = |axis: Axis, y: &dyn Fn(&GrpoStepLog) -> Option<f64>| {
         vec![
             band_of("PPO with a critic", &p.iter().map(|l| grpo_series(l, axis, y)).collect::<Vec<_>>()),
             band_of("GRPO", &g.iter().map(|l| grpo_series(l, axis, y)).collect::<Vec<_>>()),
@@ -1341,7 +1341,7 @@ fn figure_ppo_cost(dir: &RunDir, ppo: &[&Outcome], zero: &[&Outcome], mem: &Memo
 }
 
 fn figure_cold_start(dir: &RunDir, args: &Args, cold: &[&Outcome], zero: &[&Outcome]) -> Result<Vec<String>> {
-    let both = |y: &dyn Fn(&StepLog) -> Option<f64>| {
+    let both = |y: &dyn Fn(&GrpoStepLog) -> Option<f64>| {
         vec![
             band_of(
                 &format!("cold start ({} traces, SFT) → GRPO", args.cold_start_examples),
@@ -1505,7 +1505,7 @@ fn figure_reward_model(dir: &RunDir, info: &HackInfo) -> Result<Vec<String>> {
 }
 
 fn figure_hacking(dir: &RunDir, args: &Args, hack: &[&Outcome]) -> Result<Vec<String>> {
-    let one = |label: &str, y: &dyn Fn(&StepLog) -> Option<f64>| {
+    let one = |label: &str, y: &dyn Fn(&GrpoStepLog) -> Option<f64>| {
         band_of(label, &hack.iter().map(|o| grpo_series(&o.grpo, Axis::Step, y)).collect::<Vec<_>>())
     };
     let proxy = match args.hack_reward {

@@ -11,7 +11,7 @@ use super::model::Gpt;
 use super::sample::{sample, token_logprobs, SampleConfig, Samples};
 use super::task::{self, Problem};
 use super::tokenizer::Tokenizer;
-use crate::error::{Error, Result};
+use crate::error::{check_min, check_range, Error, Result};
 use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::Serialize;
@@ -242,9 +242,138 @@ pub struct GrpoConfig {
     pub eval_problems: usize,
 }
 
+/// GRPO's flags, shared by the chapters that run it (flattened into their `Args`):
+/// each default written once, here, with its `--help` line. A chapter whose lesson
+/// quotes another default overrides it with clap's `mut_arg`.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct GrpoFlags {
+    /// GRPO steps (each samples prompts × group responses)
+    #[arg(long, default_value_t = 90)]
+    pub steps: usize,
+    /// Prompts (questions) per step
+    #[arg(long, default_value_t = 16)]
+    pub prompts: usize,
+    /// Responses per prompt, the group size G (at least 2)
+    #[arg(long, default_value_t = 8)]
+    pub group: usize,
+    /// AdamW learning rate
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Weight β of the k3 KL penalty to the reference (base) model
+    #[arg(long, default_value_t = 0.04)]
+    pub beta: f64,
+    /// Clip range ε of the ratio π_θ / π_θold
+    #[arg(long, default_value_t = 0.2)]
+    pub clip_eps: f64,
+    /// Gradient updates per sampled batch, μ (>1 makes the ratio and the clip matter)
+    #[arg(long, default_value_t = 1)]
+    pub mu: usize,
+    /// Sampling temperature during training and evaluation
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Longest response in tokens (also Dr. GRPO's constant divisor)
+    #[arg(long, default_value_t = 40)]
+    pub max_new: usize,
+    /// Held-out greedy evaluation every this many steps
+    #[arg(long, default_value_t = 5)]
+    pub eval_every: usize,
+    /// Held-out problems for the evaluation during training
+    #[arg(long, default_value_t = 128)]
+    pub eval_problems: usize,
+}
+
+/// The flags of GRPO's variants (advantage ε, DAPO / Dr. GRPO aggregation, top-k
+/// sampling): chapter 6 exposes them, chapter 7 runs their defaults
+/// ([`GrpoVariantFlags::default`] reads them from here).
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct GrpoVariantFlags {
+    /// ε added to the group's std in the advantage
+    #[arg(long, default_value_t = 1e-4)]
+    pub adv_eps: f64,
+    /// How per-token terms are averaged: sequence (GRPO), token (DAPO), constant (Dr. GRPO)
+    #[arg(long, value_enum, default_value_t = Aggregation::Sequence)]
+    pub aggregation: Aggregation,
+    /// Sample only among the k most likely tokens (0: all)
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+}
+
+impl Default for GrpoVariantFlags {
+    /// The defaults written on the flags above.
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            flags: GrpoVariantFlags,
+        }
+        <Defaults as clap::Parser>::parse_from([""]).flags
+    }
+}
+
+impl GrpoFlags {
+    /// Checks every flag; an error names the flag, its value and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        check_min("--steps", self.steps, 1)?;
+        check_min("--prompts", self.prompts, 1)?;
+        if self.group < 2 {
+            return Err(Error::invalid("--group", self.group, "must be at least 2: the baseline is the group's mean"));
+        }
+        if !(self.lr > 0.0 && self.lr <= 1.0) {
+            return Err(Error::invalid("--lr", self.lr, "must lie in (0, 1]"));
+        }
+        if !(self.beta >= 0.0 && self.beta.is_finite()) {
+            return Err(Error::invalid("--beta", self.beta, "must be 0 or positive"));
+        }
+        if !(self.clip_eps > 0.0 && self.clip_eps < 1.0) {
+            return Err(Error::invalid("--clip-eps", self.clip_eps, "must lie in (0, 1)"));
+        }
+        check_min("--mu", self.mu, 1)?;
+        check_range("--temperature", self.temperature, 1e-3, 10.0)?;
+        // The longest prompt is 9 tokens and the context 64.
+        check_range("--max-new", self.max_new as f64, 4.0, 55.0)?;
+        check_min("--eval-every", self.eval_every, 1)?;
+        check_min("--eval-problems", self.eval_problems, 1)
+    }
+
+    /// How responses are drawn (training and evaluation).
+    pub fn sample_config(&self, variant: &GrpoVariantFlags) -> SampleConfig {
+        SampleConfig { temperature: self.temperature, top_k: variant.top_k, max_new: self.max_new }
+    }
+
+    /// The training loop's configuration at the flags' β.
+    pub fn config(&self, variant: &GrpoVariantFlags) -> GrpoConfig {
+        GrpoConfig {
+            steps: self.steps,
+            prompts: self.prompts,
+            group: self.group,
+            lr: self.lr,
+            adv_eps: variant.adv_eps,
+            mu: self.mu,
+            loss: LossConfig {
+                clip_eps: self.clip_eps,
+                beta: self.beta,
+                aggregation: variant.aggregation,
+                max_len: self.max_new,
+            },
+            sample: self.sample_config(variant),
+            eval_every: self.eval_every,
+            eval_problems: self.eval_problems,
+        }
+    }
+}
+
+impl GrpoVariantFlags {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.adv_eps > 0.0 && self.adv_eps <= 1.0) {
+            return Err(Error::invalid("--adv-eps", self.adv_eps, "must lie in (0, 1]"));
+        }
+        Ok(())
+    }
+}
+
 /// One GRPO step's record.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct StepLog {
+pub struct GrpoStepLog {
     pub step: usize,
     /// Mean rewards of the step's samples.
     pub reward: f64,
@@ -278,10 +407,9 @@ pub struct StepLog {
 
 /// Greedy accuracy and format rate on held-out problems (no sampling, so no RNG).
 pub fn greedy_eval(model: &Gpt, tokenizer: &Tokenizer, problems: &[Problem], max_new: usize) -> Result<(f64, f64)> {
-    let c = |e: candle_core::Error| Error::invalid("held-out evaluation", e, "candle failed");
     let prompts = super::eval::prompts(tokenizer, problems)?;
     let cfg = SampleConfig { temperature: 0.0, top_k: 0, max_new };
-    let s = sample(model, tokenizer, &prompts, 1, &cfg, &mut crate::rng::seeded(0, 0)).map_err(c)?;
+    let s = sample(model, tokenizer, &prompts, 1, &cfg, &mut crate::rng::seeded(0, 0))?;
     let n = problems.len() as f64;
     let acc = s.texts.iter().zip(problems).map(|(t, p)| task::accuracy_reward(t, p)).sum::<f64>() / n;
     let fmt = s.texts.iter().map(|t| task::format_reward(t)).sum::<f64>() / n;
@@ -301,8 +429,8 @@ pub fn train(
     cfg: &GrpoConfig,
     seed: u64,
     stream: u64,
-    on_step: impl FnMut(&StepLog),
-) -> Result<(Gpt, Vec<StepLog>)> {
+    on_step: impl FnMut(&GrpoStepLog),
+) -> Result<(Gpt, Vec<GrpoStepLog>)> {
     train_with_reward(base, tokenizer, cfg, seed, stream, &rule_reward, on_step)
 }
 
@@ -317,18 +445,17 @@ pub fn train_with_reward(
     seed: u64,
     stream: u64,
     reward: &(dyn Fn(&str, &Problem) -> f64 + Sync),
-    mut on_step: impl FnMut(&StepLog),
-) -> Result<(Gpt, Vec<StepLog>)> {
-    let c = |e: candle_core::Error| Error::invalid("GRPO", e, "candle failed");
+    mut on_step: impl FnMut(&GrpoStepLog),
+) -> Result<(Gpt, Vec<GrpoStepLog>)> {
     let mut rng = crate::rng::seeded(seed, stream);
-    let policy = base.duplicate().map_err(c)?;
+    let policy = base.duplicate()?;
     let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
-    let mut opt = AdamW::new(policy.vars(), params).map_err(c)?;
+    let mut opt = AdamW::new(policy.vars(), params)?;
     let heldout = task::test_problems(cfg.eval_problems);
     let (g, max_new) = (cfg.group, cfg.sample.max_new);
     let mut log = Vec::with_capacity(cfg.steps + 1);
     for step in 0..=cfg.steps {
-        let mut entry = StepLog { step, ..StepLog::default() };
+        let mut entry = GrpoStepLog { step, ..GrpoStepLog::default() };
         if step % cfg.eval_every == 0 || step == cfg.steps {
             let (acc, fmt) = greedy_eval(&policy, tokenizer, &heldout, max_new)?;
             (entry.heldout_accuracy, entry.heldout_format) = (Some(acc), Some(fmt));
@@ -344,7 +471,7 @@ pub fn train_with_reward(
         let t = Instant::now();
         let problems: Vec<Problem> = (0..cfg.prompts).map(|_| Problem::sample_train(&mut rng)).collect();
         let prompts = super::eval::prompts(tokenizer, &problems)?;
-        let s: Samples = sample(&policy, tokenizer, &prompts, g, &cfg.sample, &mut rng).map_err(c)?;
+        let s: Samples = sample(&policy, tokenizer, &prompts, g, &cfg.sample, &mut rng)?;
         entry.sample_s = t.elapsed().as_secs_f64();
 
         // 2. Score: rule rewards (eq. 1), group advantages (eq. 2), reference log-probs.
@@ -354,7 +481,7 @@ pub fn train_with_reward(
         let advantages = group_advantages(&totals, g, cfg.adv_eps);
         let rows: Vec<Vec<u32>> = s.prompt.iter().map(|&p| prompts[p].clone()).collect();
         let lengths: Vec<usize> = s.ids.iter().map(Vec::len).collect();
-        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids).map_err(c)?;
+        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids)?;
         let logp_ref = logp_ref.detach();
         entry.score_s = t.elapsed().as_secs_f64();
 
@@ -364,15 +491,15 @@ pub fn train_with_reward(
         let mut logp_old: Option<Tensor> = None;
         let mut clipped = 0usize;
         for k in 0..cfg.mu {
-            let (logp, mask) = token_logprobs(&policy, &rows, &s.ids).map_err(c)?;
+            let (logp, mask) = token_logprobs(&policy, &rows, &s.ids)?;
             let old = logp_old.get_or_insert_with(|| logp.detach()).clone();
-            let loss = grpo_loss(&logp, &old, &logp_ref, &mask, &advantages, &cfg.loss).map_err(c)?;
-            let value = loss.to_scalar::<f32>().map_err(c)? as f64;
+            let loss = grpo_loss(&logp, &old, &logp_ref, &mask, &advantages, &cfg.loss)?;
+            let value = loss.to_scalar::<f32>()? as f64;
             if !value.is_finite() {
                 return Err(Error::NonFinite { what: "the GRPO loss".into(), step: step as u64 });
             }
             // Diagnostics from the pure functions on the same numbers.
-            let (lp, lo) = (ragged(&logp, &lengths).map_err(c)?, ragged(&old, &lengths).map_err(c)?);
+            let (lp, lo) = (ragged(&logp, &lengths)?, ragged(&old, &lengths)?);
             for (i, (a, b)) in lp.iter().zip(&lo).enumerate() {
                 clipped += a
                     .iter()
@@ -382,12 +509,12 @@ pub fn train_with_reward(
             }
             if k == 0 {
                 entry.loss = value;
-                let lr = ragged(&logp_ref, &lengths).map_err(c)?;
+                let lr = ragged(&logp_ref, &lengths)?;
                 let kls: Vec<Vec<f64>> =
                     lp.iter().zip(&lr).map(|(a, b)| a.iter().zip(b).map(|(x, y)| k3(*x, *y)).collect()).collect();
                 entry.kl = aggregate(&kls, Aggregation::Token, max_new);
             }
-            opt.backward_step(&loss).map_err(c)?;
+            opt.backward_step(&loss)?;
         }
         entry.update_s = t.elapsed().as_secs_f64();
 
@@ -427,5 +554,28 @@ mod tests {
         assert!(writes_steps("<think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"));
         assert!(!writes_steps("<think> 47+85=132 </think> <answer> 132 </answer>"));
         assert!(!writes_steps("7+5=12 4+8+1=13"));
+    }
+
+    #[test]
+    fn flag_defaults_are_written_once_and_a_chapter_can_override_them() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Lesson {
+            #[command(flatten)]
+            grpo: GrpoFlags,
+        }
+        #[derive(Parser)]
+        #[command(mut_arg("steps", |a| a.default_value("60")))]
+        struct Other {
+            #[command(flatten)]
+            grpo: GrpoFlags,
+        }
+        let (lesson, other) = (Lesson::parse_from([""]).grpo, Other::parse_from([""]).grpo);
+        assert_eq!((lesson.steps, other.steps, other.group, other.beta), (90, 60, 8, 0.04));
+        let variant = GrpoVariantFlags::default();
+        assert_eq!((variant.adv_eps, variant.aggregation, variant.top_k), (1e-4, Aggregation::Sequence, 0));
+        let cfg = lesson.config(&variant);
+        assert_eq!((cfg.loss.max_len, cfg.sample.max_new, cfg.adv_eps), (40, 40, 1e-4));
+        assert!(GrpoFlags { group: 1, ..lesson }.validate().unwrap_err().to_string().contains("--group"));
     }
 }
