@@ -96,7 +96,11 @@ pub trait LearningCurve {
 /// The learning curves of several runs as one mean ± std band: the mean return of the
 /// last `k` episodes of each run, read off at the step counts of `grid`.
 pub fn return_band<R: LearningCurve>(label: &str, runs: &[&R], grid: &[f64], k: usize) -> Band {
-    Band { label: label.into(), x: grid.to_vec(), runs: runs.iter().map(|r| r.trailing_return_on_grid(grid, k)).collect() }
+    Band {
+        label: label.into(),
+        x: grid.to_vec(),
+        runs: runs.iter().map(|r| r.trailing_return_on_grid(grid, k)).collect(),
+    }
 }
 
 /// What every training run that logs its updates can say: each update's record and the
