@@ -8,7 +8,7 @@
 use candle_core::{DType, Device, Tensor};
 use rl_sandbox::env::cartpole::CartPole;
 use rl_sandbox::nn::flat::flat_params;
-use rl_sandbox::nn::{self, Activation, Mlp};
+use rl_sandbox::nn::{Activation, Mlp};
 use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::trpo::{self, TrpoConfig};
 use rl_sandbox::{rng, stats};

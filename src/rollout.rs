@@ -93,6 +93,12 @@ pub trait LearningCurve {
     }
 }
 
+/// The median over runs of a "steps (or seconds) to the target", where NaN means the
+/// run never got there: None when at least half of them never did.
+pub fn median_reached(xs: &[f64]) -> Option<f64> {
+    Some(crate::stats::median_missing_high(xs)).filter(|m| m.is_finite())
+}
+
 /// The learning curves of several runs as one mean ± std band: the mean return of the
 /// last `k` episodes of each run, read off at the step counts of `grid`.
 pub fn return_band<R: LearningCurve>(label: &str, runs: &[&R], grid: &[f64], k: usize) -> Band {

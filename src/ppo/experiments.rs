@@ -17,7 +17,7 @@ use crate::error::{check_min, check_range, Error, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::nn::candle_error;
 use crate::report::Metrics;
-use crate::rollout::{EpisodeLog, LearningCurve, UpdateHistory};
+use crate::rollout::{median_reached, EpisodeLog, LearningCurve, UpdateHistory};
 use crate::{ppo, rng, stats};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -438,22 +438,22 @@ impl PpoExperiments {
             self.pendulum(),
         );
         let steps_per_s = median(&clip, EvaluatedRun::steps_per_second);
-        let seconds_to_475 = stats::median_missing_high(&per_seed(&clip, EvaluatedRun::seconds_to_target));
+        let seconds_to_475 = median_reached(&per_seed(&clip, EvaluatedRun::seconds_to_target));
         PpoHeadline {
             cartpole_final_return_median: median(&clip, cartpole_final),
             cartpole_eval_return_median: median(&clip, EvaluatedRun::eval_mean),
-            steps_to_475_median: median_reached(&clip, EvaluatedRun::steps_to_target),
-            seconds_to_475_median: defined(seconds_to_475),
+            steps_to_475_median: median_steps_to(&clip),
+            seconds_to_475_median: seconds_to_475,
             env_steps_per_s: steps_per_s,
             pendulum_final_return_median: median(&pendulum, pendulum_final),
             pendulum_eval_return_median: median(&pendulum, EvaluatedRun::eval_mean),
             cartpole_seeds_reaching_475: clip.iter().filter(|r| r.reached(TARGET, CARTPOLE_LAST).is_some()).count(),
             kl_final_return_median: median(&kl, cartpole_final),
-            kl_steps_to_475_median: median_reached(&kl, EvaluatedRun::steps_to_target),
+            kl_steps_to_475_median: median_steps_to(&kl),
             pg_final_return_median: median(&pg, cartpole_final),
-            pg_steps_to_475_median: median_reached(&pg, EvaluatedRun::steps_to_target),
+            pg_steps_to_475_median: median_steps_to(&pg),
             speedup_steps_per_s_vs_python: steps_per_s / PYTHON_STEPS_PER_S,
-            speedup_seconds_to_475_vs_python: defined(PYTHON_SECONDS_TO_475 / seconds_to_475),
+            speedup_seconds_to_475_vs_python: seconds_to_475.map(|s| PYTHON_SECONDS_TO_475 / s),
         }
     }
 
@@ -693,11 +693,7 @@ fn median(runs: &[&EvaluatedRun], f: impl Fn(&EvaluatedRun) -> f64) -> f64 {
     stats::median(&per_seed(runs, f))
 }
 
-/// The median of a "steps to" over seeds, where NaN means never (None: at least half never).
-fn median_reached(runs: &[&EvaluatedRun], f: impl Fn(&EvaluatedRun) -> f64) -> Option<f64> {
-    defined(stats::median_missing_high(&per_seed(runs, f)))
-}
-
-fn defined(x: f64) -> Option<f64> {
-    Some(x).filter(|x| x.is_finite())
+/// Steps to the CartPole target, median over seeds (None: at least half never got there).
+fn median_steps_to(runs: &[&EvaluatedRun]) -> Option<f64> {
+    median_reached(&per_seed(runs, EvaluatedRun::steps_to_target))
 }

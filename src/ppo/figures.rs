@@ -20,30 +20,33 @@ fn objectives(exps: &PpoExperiments) -> (Vec<&EvaluatedRun>, Vec<&EvaluatedRun>,
     (exps.cartpole(Objective::Clip), exps.cartpole(Objective::KlPenalty), exps.cartpole(Objective::Vanilla))
 }
 
-fn cartpole_hlines() -> Vec<(f64, String)> {
-    vec![(500.0, "maximum (500 steps)".into()), (TARGET, format!("target: {TARGET}"))]
+/// A CartPole return chart: `bands` of the last-10-episode mean return against the
+/// environment steps, with the maximum and the target drawn.
+fn cartpole_returns(title: String, bands: Vec<Band>) -> CurvePlot {
+    CurvePlot {
+        title,
+        x_label: "environment steps".into(),
+        y_label: format!("mean return of the last {CARTPOLE_LAST} episodes"),
+        bands,
+        hlines: vec![(500.0, "maximum (500 steps)".into()), (TARGET, format!("target: {TARGET}"))],
+        smooth: 1,
+        ..Default::default()
+    }
 }
 
 /// `cartpole_return.png`: PPO-clip's learning curve on CartPole.
 pub fn figure_cartpole(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String>> {
     let (cfg, clip) = (&exps.flags.cartpole, exps.cartpole(Objective::Clip));
     let grid = grid(cfg.total_steps);
-    let plot = CurvePlot {
-        title: format!(
-            "CartPole-v1: PPO-clip, {} copies × {} steps, {} epochs, λ = {} (mean ± std over {} seeds)",
-            cfg.n_envs,
-            cfg.n_steps,
-            cfg.epochs,
-            cfg.lambda,
-            clip.len()
-        ),
-        x_label: "environment steps".into(),
-        y_label: format!("mean return of the last {CARTPOLE_LAST} episodes"),
-        bands: vec![return_band("PPO-clip", &clip, &grid, CARTPOLE_LAST)],
-        hlines: cartpole_hlines(),
-        smooth: 1,
-        ..Default::default()
-    };
+    let title = format!(
+        "CartPole-v1: PPO-clip, {} copies × {} steps, {} epochs, λ = {} (mean ± std over {} seeds)",
+        cfg.n_envs,
+        cfg.n_steps,
+        cfg.epochs,
+        cfg.lambda,
+        clip.len()
+    );
+    let plot = cartpole_returns(title, vec![return_band("PPO-clip", &clip, &grid, CARTPOLE_LAST)]);
     Ok(plot::curves(&dir.path("cartpole_return"), &plot)?)
 }
 
@@ -51,19 +54,13 @@ pub fn figure_cartpole(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String
 pub fn figure_objectives(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String>> {
     let (clip, kl, pg) = objectives(exps);
     let grid = grid(exps.flags.cartpole.total_steps);
-    let plot = CurvePlot {
-        title: format!("CartPole-v1: three objectives, same data budget (mean ± std over {} seeds)", clip.len()),
-        x_label: "environment steps".into(),
-        y_label: format!("mean return of the last {CARTPOLE_LAST} episodes"),
-        bands: vec![
-            return_band(Objective::Clip.label(), &clip, &grid, CARTPOLE_LAST),
-            return_band(Objective::KlPenalty.label(), &kl, &grid, CARTPOLE_LAST),
-            return_band(Objective::Vanilla.label(), &pg, &grid, CARTPOLE_LAST),
-        ],
-        hlines: cartpole_hlines(),
-        smooth: 1,
-        ..Default::default()
-    };
+    let title = format!("CartPole-v1: three objectives, same data budget (mean ± std over {} seeds)", clip.len());
+    let bands = vec![
+        return_band(Objective::Clip.label(), &clip, &grid, CARTPOLE_LAST),
+        return_band(Objective::KlPenalty.label(), &kl, &grid, CARTPOLE_LAST),
+        return_band(Objective::Vanilla.label(), &pg, &grid, CARTPOLE_LAST),
+    ];
+    let plot = cartpole_returns(title, bands);
     Ok(plot::curves(&dir.path("cartpole_objectives"), &plot)?)
 }
 
@@ -177,15 +174,10 @@ pub fn figure_lambda_sweep(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<St
         1.0 => "λ = 1 (Monte Carlo)".to_string(),
         _ => format!("λ = {l}"),
     };
-    let plot = CurvePlot {
-        title: format!("CartPole-v1: PPO-clip with GAE(λ) (mean ± std over {n_seeds} seeds)"),
-        x_label: "environment steps".into(),
-        y_label: format!("mean return of the last {CARTPOLE_LAST} episodes"),
-        bands: sweep.iter().map(|(l, runs)| return_band(&label(*l), runs, &grid, CARTPOLE_LAST)).collect(),
-        hlines: cartpole_hlines(),
-        smooth: 1,
-        ..Default::default()
-    };
+    let plot = cartpole_returns(
+        format!("CartPole-v1: PPO-clip with GAE(λ) (mean ± std over {n_seeds} seeds)"),
+        sweep.iter().map(|(l, runs)| return_band(&label(*l), runs, &grid, CARTPOLE_LAST)).collect(),
+    );
     Ok(plot::curves(&dir.path("lambda_sweep"), &plot)?)
 }
 

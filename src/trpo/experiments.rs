@@ -8,7 +8,7 @@ use crate::env::cartpole::CartPole;
 use crate::error::{check_min, check_range, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::report::Metrics;
-use crate::rollout::LearningCurve;
+use crate::rollout::{median_reached, LearningCurve};
 use crate::trpo::{self, StepRule, TrpoConfig, TrpoRun, TrpoUpdateLog};
 use crate::{rng, stats};
 use serde::{Deserialize, Serialize};
@@ -151,8 +151,8 @@ impl TrpoExperiments {
             cartpole_final_return_median: stats::median(&final_returns(&trpo)),
             max_kl: max_kl(&trpo),
             delta: cfg.delta,
-            steps_to_475_median: defined(stats::median_missing_high(&steps_to(&reached))),
-            seconds_to_475_median: defined(stats::median_missing_high(&seconds_to(&reached))),
+            steps_to_475_median: median_reached(&steps_to(&reached)),
+            seconds_to_475_median: median_reached(&seconds_to(&reached)),
             env_steps_per_s: stats::median(&steps_per_s(&trpo)),
             seeds_reaching_475: reached.iter().filter(|r| r.is_some()).count(),
             env_steps: cfg.updates() * cfg.batch(),
@@ -268,9 +268,4 @@ fn seconds_to(reached: &[Option<(u64, f64)>]) -> Vec<f64> {
 
 fn steps_per_s(runs: &[&TrpoRun]) -> Vec<f64> {
     runs.iter().map(|r| r.env_steps as f64 / r.seconds).collect()
-}
-
-/// A median that may not exist (NaN: fewer than half the seeds got there) as an option.
-fn defined(x: f64) -> Option<f64> {
-    Some(x).filter(|x| x.is_finite())
 }
