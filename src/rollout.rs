@@ -374,5 +374,9 @@ mod tests {
         let curve = trailing_return_on_grid(&eps, &[15.0, 20.0, 35.0, 100.0], 2);
         assert!(curve[0].is_nan());
         assert_eq!(&curve[1..], &[2.0, 4.0, 6.0]);
+        // Never reaching counts as later than any step: the median exists while more
+        // than half of the runs got there.
+        assert_eq!(median_reached(&[30.0, f64::NAN, 10.0]), Some(30.0));
+        assert_eq!(median_reached(&[30.0, f64::NAN]), None);
     }
 }

@@ -697,3 +697,40 @@ fn median(runs: &[&EvaluatedRun], f: impl Fn(&EvaluatedRun) -> f64) -> f64 {
 fn median_steps_to(runs: &[&EvaluatedRun]) -> Option<f64> {
     median_reached(&per_seed(runs, EvaluatedRun::steps_to_target))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_defaults_are_the_lessons_and_the_record_names_every_field() {
+        let cfg = PpoConfig::default();
+        assert_eq!((cfg.n_envs, cfg.n_steps, cfg.epochs, cfg.total_steps), (8, 32, 20, 100_000));
+        assert_eq!((cfg.objective, cfg.normalize_advantages, cfg.clip_value), (Objective::Clip, true, None));
+        let record = cfg.record();
+        assert_eq!(record["total_steps"], 100_000);
+        assert_eq!(record["objective"], "clip");
+        assert!(record.get("steps").is_none());
+        // The flags' record (summary.json's hyperparameters) uses the flag names.
+        let flags = serde_json::to_value(&cfg).unwrap();
+        assert_eq!(flags["steps"], 100_000);
+        assert!(flags.get("objective").is_none() && flags.get("total_steps").is_none());
+    }
+
+    #[test]
+    fn plain_policy_gradient_takes_one_step_per_batch() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            ppo: PpoExperimentFlags,
+        }
+        let flags = <Flags as clap::Parser>::parse_from(["", "--lambda-steps", "5120"]).ppo;
+        let pg = flags.cartpole_config(Objective::Vanilla, 0.5);
+        assert_eq!((pg.epochs, pg.minibatch, pg.lambda), (1, 256, 0.5));
+        let sweep = PpoJob::CartPole { objective: Objective::Clip, lambda: 1.0, seed: 0, sweep: true };
+        assert_eq!(flags.job_config(&sweep).total_steps, 5120);
+        let pendulum = flags.pendulum_config();
+        assert_eq!((pendulum.n_envs, pendulum.gamma, pendulum.anneal_clip), (4, 0.9, false));
+        assert!(flags.validate().is_ok());
+    }
+}
