@@ -3,7 +3,7 @@
 
 use super::bias_variance::LambdaStats;
 use super::experiments::{EvaluatedRun, PpoExperiments, CARTPOLE_LAST, PENDULUM_LAST, PENDULUM_TARGET, TARGET};
-use super::Objective;
+use super::{Objective, PpoUpdateLog};
 use crate::error::Result;
 use crate::plot::{self, Band, CurvePlot};
 use crate::report::RunDir;
@@ -69,6 +69,9 @@ pub fn figure_diagnostics(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<Str
     let (clip, kl, pg) = objectives(exps);
     let (clip, kl, pg) = (&clip[..], &kl[..], &pg[..]);
     let (c, k, p) = (Objective::Clip.label(), Objective::KlPenalty.label(), Objective::Vanilla.label());
+    // The same number of every update, for the three objectives.
+    let all_three =
+        |f: fn(&PpoUpdateLog) -> f64| vec![update_band(c, clip, f), update_band(k, kl, f), update_band(p, pg, f)];
     let panel = |title: &str, y_label: &str, log_y: bool, bands: Vec<Band>, hlines: Vec<(f64, String)>| CurvePlot {
         title: title.into(),
         x_label: "environment steps".into(),
@@ -112,44 +115,22 @@ pub fn figure_diagnostics(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<Str
             "Policy entropy",
             "mean entropy of π(·|s) (nats)",
             false,
-            vec![
-                update_band(c, clip, |u| u.entropy),
-                update_band(k, kl, |u| u.entropy),
-                update_band(p, pg, |u| u.entropy),
-            ],
+            all_three(|u| u.entropy),
             vec![(std::f64::consts::LN_2, "uniform: ln 2".into())],
         ),
         panel(
             "Explained variance of the critic",
             "1 − Var(R − V) / Var(R)",
             false,
-            vec![
-                update_band(c, clip, |u| u.explained_variance.max(-1.0)),
-                update_band(k, kl, |u| u.explained_variance.max(-1.0)),
-                update_band(p, pg, |u| u.explained_variance.max(-1.0)),
-            ],
+            all_three(|u| u.explained_variance.max(-1.0)),
             vec![],
         ),
-        panel(
-            "Value loss",
-            "mean (V − R)² (log scale)",
-            true,
-            vec![
-                update_band(c, clip, |u| u.value_loss),
-                update_band(k, kl, |u| u.value_loss),
-                update_band(p, pg, |u| u.value_loss),
-            ],
-            vec![],
-        ),
+        panel("Value loss", "mean (V − R)² (log scale)", true, all_three(|u| u.value_loss), vec![]),
         panel(
             "Gradient norm before clipping",
             "‖∇ loss‖ (log scale)",
             true,
-            vec![
-                update_band(c, clip, |u| u.grad_norm),
-                update_band(k, kl, |u| u.grad_norm),
-                update_band(p, pg, |u| u.grad_norm),
-            ],
+            all_three(|u| u.grad_norm),
             vec![(max_norm, format!("clipped to {max_norm}"))],
         ),
     ];

@@ -54,7 +54,7 @@ impl Objective {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, clap::Args)]
 pub struct PpoConfig {
     /// CartPole: environment steps per run (the budget of every CartPole curve)
-    #[arg(long = "steps", default_value_t = 100_000)]
+    #[arg(long = "steps", value_name = "STEPS", default_value_t = 100_000)]
     #[serde(rename = "steps")]
     pub total_steps: u64,
     /// CartPole: environment copies stepped together (N)

@@ -68,7 +68,7 @@ pub struct TrpoConfig {
     #[arg(long, default_value_t = 0.01)]
     pub delta: f64,
     /// Copies of CartPole stepped together
-    #[arg(long = "envs", default_value_t = 4)]
+    #[arg(long = "envs", value_name = "ENVS", default_value_t = 4)]
     #[serde(rename = "envs")]
     pub n_envs: usize,
     /// Steps of each copy per update (batch = envs × steps)
