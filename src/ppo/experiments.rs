@@ -365,13 +365,13 @@ impl PpoExperiments {
     /// The main CartPole runs of one objective (one per seed).
     pub fn cartpole(&self, objective: Objective) -> Vec<&EvaluatedRun> {
         let lambda = self.flags.cartpole.lambda;
-        self.runs(|j| matches!(j, PpoJob::CartPole { objective: o, lambda: l, sweep: false, .. } if *o == objective && *l == lambda))
+        self.runs(|j| *j == PpoJob::CartPole { objective, lambda, seed: j.seed(), sweep: false })
     }
 
     /// The runs of the λ sweep, per λ.
     pub fn sweep(&self) -> Vec<(f64, Vec<&EvaluatedRun>)> {
-        let of = |lambda: f64| {
-            self.runs(|j| matches!(j, PpoJob::CartPole { objective: Objective::Clip, lambda: l, sweep: true, .. } if *l == lambda))
+        let of = |lambda| {
+            self.runs(|j| *j == PpoJob::CartPole { objective: Objective::Clip, lambda, seed: j.seed(), sweep: true })
         };
         self.flags.lambdas.iter().map(|&l| (l, of(l))).collect()
     }
@@ -401,10 +401,9 @@ impl PpoExperiments {
                     ..Default::default()
                 };
                 for (i, e) in r.episodes.iter().enumerate() {
-                    let ret = (Some(e.ret), Some(e.len));
                     metrics.push(&PpoMetricsRow {
-                        r#return: ret.0,
-                        length: ret.1,
+                        r#return: Some(e.ret),
+                        length: Some(e.len),
                         ..row("episode", i + 1, e.env_steps, e.seconds)
                     });
                 }
