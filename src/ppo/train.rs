@@ -54,6 +54,7 @@ impl Objective {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, clap::Args)]
 pub struct PpoConfig {
     /// CartPole: environment steps per run (the budget of every CartPole curve)
+    // The run makes total_steps / (N·T) updates.
     #[arg(long = "steps", value_name = "STEPS", default_value_t = 100_000)]
     #[serde(rename = "steps")]
     pub total_steps: u64,
@@ -73,6 +74,7 @@ pub struct PpoConfig {
     #[arg(long, default_value_t = 0.98)]
     pub gamma: f64,
     /// CartPole: GAE's λ of the main runs
+    // λ of eq. 7.
     #[arg(long, default_value_t = 0.8)]
     pub lambda: f64,
     /// CartPole: Adam learning rate (at the start)
@@ -82,21 +84,25 @@ pub struct PpoConfig {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_lr: bool,
     /// CartPole: the clip range ε of PPO-clip (at the start)
+    // ε of eq. 3.
     #[arg(long, default_value_t = 0.2)]
     pub clip_range: f64,
     /// CartPole: decay ε linearly to 0 over each run (true/false)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_clip: bool,
     /// PPO-KL: the KL target d_targ of the adaptive β
+    // PPO1's d_targ (eq. 5).
     #[arg(long, default_value_t = 0.01)]
     pub target_kl: f64,
     /// PPO-KL: the starting β
     #[arg(long, default_value_t = 1.0)]
     pub init_beta: f64,
     /// Clip the value function's change per update to ± this (default: no clipping)
+    // eq. 9; None: plain MSE.
     #[arg(long)]
     pub clip_value: Option<f64>,
     /// Weight c_V of the value loss
+    // c_V and c_H of eq. 16.
     #[arg(long, default_value_t = 0.5)]
     pub vf_coef: f64,
     /// Weight c_H of the entropy bonus
