@@ -17,7 +17,7 @@ const PYTHON_STEPS_PER_S: f64 = 2_500.0;
 const PYTHON_SECONDS_TO_475: f64 = 9.0;
 
 fn main() {
-    nn::one_thread_per_run();
+    rl_sandbox::run::set_intra_op_threads(1);
     rl_sandbox::llm::tune_allocator();
     let quick = std::env::args().any(|a| a == "--quick");
     let seeds: u64 = if quick { 1 } else { 3 };

@@ -8,14 +8,14 @@
 use candle_core::{DType, Device, Tensor};
 use rl_sandbox::env::cartpole::CartPole;
 use rl_sandbox::nn::flat::flat_params;
-use rl_sandbox::nn::{self, Activation, Mlp};
+use rl_sandbox::nn::{Activation, Mlp};
 use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::trpo::{self, TrpoConfig};
 use rl_sandbox::{rng, stats};
 use std::time::Instant;
 
 fn main() {
-    nn::one_thread_per_run();
+    rl_sandbox::run::set_intra_op_threads(1);
     let quick = std::env::args().any(|a| a == "--quick");
     let mut r = rng::seeded(0, 0);
     let policy = Mlp::new(&[4, 64, 64, 2], Activation::Tanh, 0.01, DType::F64, &mut r).expect("policy");

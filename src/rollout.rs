@@ -9,6 +9,7 @@
 
 use crate::env::Env;
 use crate::estimators;
+use crate::plot::Band;
 use rand::Rng;
 use std::time::Instant;
 
@@ -89,6 +90,42 @@ pub trait LearningCurve {
     /// The mean return of the last `k` episodes finished by each step count of `grid`.
     fn trailing_return_on_grid(&self, grid: &[f64], k: usize) -> Vec<f64> {
         trailing_return_on_grid(self.episodes(), grid, k)
+    }
+}
+
+/// The median over runs of a "steps (or seconds) to the target", where NaN means the
+/// run never got there: None when at least half of them never did.
+pub fn median_reached(xs: &[f64]) -> Option<f64> {
+    Some(crate::stats::median_missing_high(xs)).filter(|m| m.is_finite())
+}
+
+/// The learning curves of several runs as one mean ± std band: the mean return of the
+/// last `k` episodes of each run, read off at the step counts of `grid`.
+pub fn return_band<R: LearningCurve>(label: &str, runs: &[&R], grid: &[f64], k: usize) -> Band {
+    Band {
+        label: label.into(),
+        x: grid.to_vec(),
+        runs: runs.iter().map(|r| r.trailing_return_on_grid(grid, k)).collect(),
+    }
+}
+
+/// What every training run that logs its updates can say: each update's record and the
+/// environment steps done when it ran (TRPO and PPO runs implement it).
+pub trait UpdateHistory {
+    type Update;
+    /// One record per update, in order.
+    fn updates(&self) -> &[Self::Update];
+    /// Environment steps done (all copies together) when `update` ran.
+    fn env_steps_at(update: &Self::Update) -> u64;
+}
+
+/// One number of every update, over several runs, as a mean ± std band against the
+/// environment steps (runs with the same settings update at the same step counts).
+pub fn update_band<R: UpdateHistory>(label: &str, runs: &[&R], f: impl Fn(&R::Update) -> f64) -> Band {
+    Band {
+        label: label.into(),
+        x: runs.first().map_or(vec![], |r| r.updates().iter().map(|u| R::env_steps_at(u) as f64).collect()),
+        runs: runs.iter().map(|r| r.updates().iter().map(&f).collect()).collect(),
     }
 }
 
@@ -337,5 +374,9 @@ mod tests {
         let curve = trailing_return_on_grid(&eps, &[15.0, 20.0, 35.0, 100.0], 2);
         assert!(curve[0].is_nan());
         assert_eq!(&curve[1..], &[2.0, 4.0, 6.0]);
+        // Never reaching counts as later than any step: the median exists while more
+        // than half of the runs got there.
+        assert_eq!(median_reached(&[30.0, f64::NAN, 10.0]), Some(30.0));
+        assert_eq!(median_reached(&[30.0, f64::NAN]), None);
     }
 }

@@ -10,7 +10,9 @@ use rl_sandbox::env::pendulum::Pendulum;
 use rl_sandbox::env::{Env, Step};
 use rl_sandbox::nn::{self, Activation, Mlp};
 use rl_sandbox::ppo::bias_variance::lambda_return_bias_variance;
+use rl_sandbox::ppo::experiments::PpoHeadline;
 use rl_sandbox::ppo::{self, Categorical, Gaussian, Objective, PpoConfig};
+use rl_sandbox::report::Summary;
 use rl_sandbox::rollout::LearningCurve;
 use rl_sandbox::{estimators, rng, stats};
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ use std::sync::Once;
 /// candle reads its thread counts once; one thread per test, as the chapter runs.
 fn one_thread() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(nn::one_thread_per_run);
+    ONCE.call_once(|| rl_sandbox::run::set_intra_op_threads(1));
 }
 
 fn t(v: &[f64]) -> Tensor {
@@ -203,8 +205,10 @@ fn ppo_clip_balances_cartpole_within_50k_steps() {
     let actor = Categorical::new(4, 2, &cfg.hidden, cfg.activation, &mut rng).unwrap();
     let envs = (0..cfg.n_envs).map(|_| CartPole::new()).collect();
     let run = ppo::train(envs, actor, &cfg, &mut rng, |_, _| {}).unwrap();
-    let (steps, _) = run.reached(475.0, 10).expect("the last-10-episode mean should reach 475");
-    assert!(steps <= 50_176, "{steps}");
+    // The budget is exactly 196 updates of 8 × 32 steps, and the run stops there.
+    assert_eq!((run.updates.len(), run.env_steps), (196, 50_176));
+    assert_eq!(run.updates.last().map(|u| u.env_steps), Some(50_176));
+    assert!(run.reached(475.0, 10).is_some(), "the last-10-episode mean should reach 475 within the budget");
     let eval = ppo::evaluate(&mut CartPole::new(), &run.actor, 20, &mut rng::seeded(0, 2)).unwrap();
     assert!(stats::mean(&eval) >= 475.0, "deterministic evaluation: {eval:?}");
     // The logs carry the diagnostics, with the annealed schedules.
@@ -312,22 +316,19 @@ fn quick_run_writes_the_headline_and_figures() {
     let dir = temp_dir("quick");
     let out = ch04(&["--quick", "--out", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(dir.join("ch04-ppo/summary.json")).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let h = &summary["headline"];
-    for key in [
-        "cartpole_final_return_median",
-        "cartpole_eval_return_median",
-        "env_steps_per_s",
-        "pendulum_final_return_median",
-    ] {
-        assert!(h[key].is_number(), "headline lacks {key}: {h}");
+    let summary = Summary::read(&dir.join("ch04-ppo/summary.json")).unwrap();
+    // Every headline key, typed: a missing or misspelt key fails here.
+    let h: PpoHeadline = serde_json::from_value(summary.headline.clone().into()).unwrap();
+    for x in [h.cartpole_final_return_median, h.cartpole_eval_return_median, h.pendulum_final_return_median] {
+        assert!(x.is_finite(), "{h:?}");
     }
-    // Not reached in a quick run: null rather than a made-up number.
-    for key in ["steps_to_475_median", "seconds_to_475_median"] {
-        assert!(h.get(key).is_some(), "headline lacks {key}");
+    // Not reached in a quick run (two seeds, none reaching 475): null rather than a
+    // made-up number, and the speed-up that depends on it too.
+    assert_eq!(h.cartpole_seeds_reaching_475, 0, "{h:?}");
+    for key in ["steps_to_475_median", "seconds_to_475_median", "speedup_seconds_to_475_vs_python"] {
+        assert!(summary.headline[key].is_null(), "{key}: {}", summary.headline[key]);
     }
-    assert_eq!(common::assert_figures(&dir.join("ch04-ppo"), &summary), 12);
+    assert_eq!(common::assert_figures(&dir.join("ch04-ppo"), &serde_json::to_value(&summary).unwrap()), 12);
     let csv = std::fs::read_to_string(dir.join("ch04-ppo/metrics.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     for col in ["kl_k1", "kl_k3", "clip_fraction", "entropy", "explained_variance", "value_loss", "beta", "lr"] {

@@ -19,7 +19,7 @@ pub mod value;
 pub use gaussian::{gaussian_entropy, gaussian_log_prob, gaussian_log_prob_plain, sample_gaussian};
 pub use mlp::{Activation, Mlp, PlainMlp};
 pub use optim::{adam, clip_grad_norm};
-pub use parallel::{one_thread_per_run, parallel_runs};
+pub use parallel::one_thread_per_run;
 pub use policy::{entropy, log_probs, log_probs_of, sample_categorical, sample_with_log_prob};
 
 use crate::error::{Error, Result};

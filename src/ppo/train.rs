@@ -47,83 +47,116 @@ impl Objective {
     }
 }
 
-/// PPO's hyper-parameters, with the defaults of the lesson's CartPole run (the
-/// RL Baselines3 Zoo settings for CartPole-v1).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// PPO's hyper-parameters: chapter 4's CartPole flags, with the lesson's defaults (the
+/// RL Baselines3 Zoo settings for CartPole-v1), written once here ([`Default`] parses
+/// them). `summary.json` records them under their flag names; [`PpoConfig::record`]
+/// gives every field under its own name.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, clap::Args)]
 pub struct PpoConfig {
-    /// Hidden layer sizes of the actor and of the critic (two separate networks).
-    pub hidden: Vec<usize>,
-    pub activation: Activation,
-    /// Environment copies stepped together (N).
-    pub n_envs: usize,
-    /// Steps per copy per update (T): a batch has N·T rows.
-    pub n_steps: usize,
-    /// Rows per gradient step.
-    pub minibatch: usize,
-    /// Passes over each batch (K).
-    pub epochs: usize,
-    /// Environment steps in all; the run makes total_steps / (N·T) updates.
+    /// CartPole: environment steps per run (the budget of every CartPole curve)
+    // The run makes total_steps / (N·T) updates.
+    #[arg(long = "steps", value_name = "STEPS", default_value_t = 100_000)]
+    #[serde(rename = "steps")]
     pub total_steps: u64,
+    /// CartPole: environment copies stepped together (N)
+    #[arg(long, default_value_t = 8)]
+    pub n_envs: usize,
+    /// CartPole: steps per copy per update (T); a batch has N·T rows
+    #[arg(long, default_value_t = 32)]
+    pub n_steps: usize,
+    /// CartPole: rows per gradient step
+    #[arg(long, default_value_t = 256)]
+    pub minibatch: usize,
+    /// CartPole: passes over each batch (K)
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// CartPole: discount γ
+    #[arg(long, default_value_t = 0.98)]
     pub gamma: f64,
-    /// GAE's λ (eq. 7).
+    /// CartPole: GAE's λ of the main runs
+    // λ of eq. 7.
+    #[arg(long, default_value_t = 0.8)]
     pub lambda: f64,
-    pub objective: Objective,
-    /// Adam's learning rate (at the start, if annealed).
+    /// CartPole: Adam learning rate (at the start)
+    #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Decay the learning rate linearly to 0 over the run.
+    /// Decay the learning rates linearly to 0 over each run (true/false)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_lr: bool,
-    /// Adam's ε.
-    pub adam_eps: f64,
-    /// ε of the clipped surrogate (eq. 3), at the start if annealed.
+    /// CartPole: the clip range ε of PPO-clip (at the start)
+    // ε of eq. 3.
+    #[arg(long, default_value_t = 0.2)]
     pub clip_range: f64,
-    /// Decay ε linearly to 0 over the run.
+    /// CartPole: decay ε linearly to 0 over each run (true/false)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_clip: bool,
-    /// PPO1's KL target d_targ (eq. 5).
+    /// PPO-KL: the KL target d_targ of the adaptive β
+    // PPO1's d_targ (eq. 5).
+    #[arg(long, default_value_t = 0.01)]
     pub target_kl: f64,
-    /// PPO1's starting β.
+    /// PPO-KL: the starting β
+    #[arg(long, default_value_t = 1.0)]
     pub init_beta: f64,
-    /// Clip the value function's change to ±this per update (eq. 9); None: plain MSE.
+    /// Clip the value function's change per update to ± this (default: no clipping)
+    // eq. 9; None: plain MSE.
+    #[arg(long)]
     pub clip_value: Option<f64>,
-    /// c_V, the weight of the value loss.
+    /// Weight c_V of the value loss
+    // c_V and c_H of eq. 16.
+    #[arg(long, default_value_t = 0.5)]
     pub vf_coef: f64,
-    /// c_H, the weight of the entropy bonus.
+    /// Weight c_H of the entropy bonus
+    #[arg(long, default_value_t = 0.0)]
     pub ent_coef: f64,
-    /// Scale each minibatch's advantages to mean 0, std 1 (eq. 10).
-    pub normalize_advantages: bool,
-    /// Global gradient-norm clipping of actor and critic together.
+    /// Clip the global gradient norm of actor and critic to this
+    #[arg(long, default_value_t = 0.5)]
     pub max_grad_norm: f64,
+    /// Adam's ε
+    #[arg(long, default_value_t = 1e-5)]
+    pub adam_eps: f64,
+    /// Hidden layer sizes of the actor and of the critic, e.g. 64,64
+    #[arg(long, value_delimiter = ',', default_value = "64,64")]
+    pub hidden: Vec<usize>,
+    /// Hidden-layer non-linearity
+    #[arg(long, value_enum, default_value_t = Activation::Tanh)]
+    pub activation: Activation,
+    /// The policy objective (not a flag: the chapter runs all three).
+    #[arg(skip = Objective::Clip)]
+    #[serde(skip)]
+    pub objective: Objective,
+    /// Scale each minibatch's advantages to mean 0, std 1 (eq. 10).
+    #[arg(skip = true)]
+    #[serde(skip)]
+    pub normalize_advantages: bool,
 }
 
 impl Default for PpoConfig {
+    /// The flags' defaults.
     fn default() -> Self {
-        PpoConfig {
-            hidden: vec![64, 64],
-            activation: Activation::Tanh,
-            n_envs: 8,
-            n_steps: 32,
-            minibatch: 256,
-            epochs: 20,
-            total_steps: 100_000,
-            gamma: 0.98,
-            lambda: 0.8,
-            objective: Objective::Clip,
-            lr: 1e-3,
-            anneal_lr: true,
-            adam_eps: 1e-5,
-            clip_range: 0.2,
-            anneal_clip: true,
-            target_kl: 0.01,
-            init_beta: 1.0,
-            clip_value: None,
-            vf_coef: 0.5,
-            ent_coef: 0.0,
-            normalize_advantages: true,
-            max_grad_norm: 0.5,
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            cfg: PpoConfig,
         }
+        <Defaults as clap::Parser>::parse_from([""]).cfg
     }
 }
 
 impl PpoConfig {
+    /// Every field under its own name (`total_steps`, `objective`,
+    /// `normalize_advantages` included), as `summary.json`'s details record a run's settings.
+    pub fn record(&self) -> serde_json::Value {
+        let mut map = match serde_json::json!(self) {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("a struct serialises to a JSON object"),
+        };
+        map.remove("steps");
+        map.insert("total_steps".into(), self.total_steps.into());
+        map.insert("objective".into(), serde_json::json!(self.objective));
+        map.insert("normalize_advantages".into(), self.normalize_advantages.into());
+        serde_json::Value::Object(map)
+    }
+
     /// Rows of one batch, N·T.
     pub fn batch_size(&self) -> usize {
         self.n_envs * self.n_steps
@@ -133,7 +166,8 @@ impl PpoConfig {
         (self.total_steps / self.batch_size().max(1) as u64) as usize
     }
 
-    /// Refuses settings that cannot train, naming the flag and the value.
+    /// Refuses settings that cannot train, naming the flag (this is chapter 4's flag set)
+    /// and the value.
     pub fn validate(&self) -> Result<()> {
         check_range("--n-envs", self.n_envs as f64, 1.0, 1024.0)?;
         check_min("--n-steps", self.n_steps, 1)?;
@@ -318,7 +352,7 @@ impl Actor for Gaussian {
 
 /// The diagnostics of one update.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct UpdateLog {
+pub struct PpoUpdateLog {
     pub env_steps: u64,
     pub seconds: f64,
     /// Mean policy loss over the update's minibatch steps.
@@ -348,7 +382,7 @@ pub struct UpdateLog {
 #[derive(Clone, Debug)]
 pub struct PpoRun<A> {
     pub episodes: Vec<EpisodeLog>,
-    pub updates: Vec<UpdateLog>,
+    pub updates: Vec<PpoUpdateLog>,
     pub env_steps: u64,
     /// Wall-clock seconds of the whole run (acting and training).
     pub seconds: f64,
@@ -359,6 +393,16 @@ pub struct PpoRun<A> {
 impl<A> crate::rollout::LearningCurve for PpoRun<A> {
     fn episodes(&self) -> &[EpisodeLog] {
         &self.episodes
+    }
+}
+
+impl<A> crate::rollout::UpdateHistory for PpoRun<A> {
+    type Update = PpoUpdateLog;
+    fn updates(&self) -> &[PpoUpdateLog] {
+        &self.updates
+    }
+    fn env_steps_at(update: &PpoUpdateLog) -> u64 {
+        update.env_steps
     }
 }
 
@@ -480,7 +524,7 @@ where
         let log_ratios: Vec<f64> = new_log_probs.iter().zip(&batch.log_probs).map(|(new, old)| new - old).collect();
         let (k1, k3) = (kl_k1(&log_ratios), kl_k3(&log_ratios));
         check_finite(k3, "the KL between the old and new policy", step)?;
-        logs.push(UpdateLog {
+        logs.push(PpoUpdateLog {
             env_steps: venv.env_steps,
             seconds: started.elapsed().as_secs_f64(),
             policy_loss: crate::stats::mean(&policy_losses),

@@ -59,55 +59,71 @@ impl StepRule {
     }
 }
 
-/// TRPO's hyper-parameters, with the lesson's defaults in chapters/03-trpo/main.rs.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// TRPO's hyper-parameters: chapter 3's flags, with the lesson's defaults (the one
+/// place they are written; [`Default`] parses them).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, clap::Args)]
 pub struct TrpoConfig {
-    pub hidden: Vec<usize>,
-    pub activation: Activation,
-    /// Copies of the environment stepped together.
-    pub n_envs: usize,
-    /// Steps of each copy per update (the batch is n_envs × steps).
-    pub steps: usize,
-    /// Environment steps in all.
-    pub total_steps: u64,
-    pub gamma: f64,
-    pub lambda: f64,
-    /// δ: the largest mean KL(π_old ‖ π_new) an update may cause.
+    /// δ: the largest mean KL(π_old ‖ π_new) one update may cause
+    #[arg(long, default_value_t = 0.01)]
     pub delta: f64,
-    /// Conjugate-gradient iterations per update.
+    /// Copies of CartPole stepped together
+    #[arg(long = "envs", value_name = "ENVS", default_value_t = 4)]
+    #[serde(rename = "envs")]
+    pub n_envs: usize,
+    /// Steps of each copy per update (batch = envs × steps)
+    #[arg(long, default_value_t = 256)]
+    pub steps: usize,
+    /// Environment steps per run (the budget)
+    #[arg(long, default_value_t = 100_000)]
+    pub total_steps: u64,
+    /// Discount γ
+    #[arg(long, default_value_t = 0.99)]
+    pub gamma: f64,
+    /// GAE's λ
+    #[arg(long, default_value_t = 0.97)]
+    pub lambda: f64,
+    /// Conjugate-gradient iterations per update
+    #[arg(long, default_value_t = 10)]
     pub cg_iters: usize,
-    /// Added to F (F + damping·I) so that CG stays stable.
+    /// Damping added to the Fisher matrix (F + damping·I)
+    #[arg(long, default_value_t = 0.1)]
     pub cg_damping: f64,
-    /// Use every k-th state of the batch for Fisher-vector products (1: all).
+    /// Fisher-vector products on every k-th state of the batch
+    #[arg(long, default_value_t = 4)]
     pub fisher_subsample: usize,
+    /// Halvings the line search may try before it gives up on an update
+    #[arg(long, default_value_t = 10)]
     pub max_backtracks: usize,
-    pub rule: StepRule,
+    /// Hidden layer sizes of the policy and value MLPs, e.g. 64,64
+    #[arg(long, value_delimiter = ',', default_value = "64,64")]
+    pub hidden: Vec<usize>,
+    /// Hidden-layer non-linearity
+    #[arg(long, value_enum, default_value_t = Activation::Tanh)]
+    pub activation: Activation,
+    /// Adam learning rate of the value function
+    #[arg(long, default_value_t = 1e-3)]
     pub value_lr: f64,
+    /// Passes of value regression over each batch
+    #[arg(long, default_value_t = 5)]
     pub value_epochs: usize,
+    /// Minibatch size of the value regression
+    #[arg(long, default_value_t = 128)]
     pub value_minibatch: usize,
+    /// How each step's length is chosen: TRPO's, unless an experiment compares rules.
+    #[arg(skip = StepRule::Trpo)]
+    #[serde(skip)]
+    pub rule: StepRule,
 }
 
 impl Default for TrpoConfig {
-    /// The chapter's defaults (chapters/03-trpo/main.rs).
+    /// The flags' defaults.
     fn default() -> TrpoConfig {
-        TrpoConfig {
-            hidden: vec![64, 64],
-            activation: Activation::Tanh,
-            n_envs: 4,
-            steps: 256,
-            total_steps: 100_000,
-            gamma: 0.99,
-            lambda: 0.97,
-            delta: 0.01,
-            cg_iters: 10,
-            cg_damping: 0.1,
-            fisher_subsample: 4,
-            max_backtracks: 10,
-            rule: StepRule::Trpo,
-            value_lr: 1e-3,
-            value_epochs: 5,
-            value_minibatch: 128,
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            cfg: TrpoConfig,
         }
+        <Defaults as clap::Parser>::parse_from([""]).cfg
     }
 }
 
@@ -120,7 +136,7 @@ impl TrpoConfig {
         (self.total_steps / self.batch().max(1) as u64) as usize
     }
 
-    /// Refuses settings that cannot train, naming the flag.
+    /// Refuses settings that cannot train, naming the flag (this is chapter 3's flag set).
     pub fn validate(&self) -> Result<()> {
         check_min("--envs", self.n_envs, 1)?;
         check_min("--steps", self.steps, 2)?;
@@ -154,7 +170,7 @@ impl TrpoConfig {
 
 /// What one update did.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct UpdateLog {
+pub struct TrpoUpdateLog {
     pub env_steps: u64,
     pub seconds: f64,
     /// Mean KL(π_old ‖ π_new) on the batch after the step (0 when no step was taken).
@@ -164,8 +180,8 @@ pub struct UpdateLog {
     /// Halvings of the line search (TRPO and trust region only).
     pub backtracks: usize,
     pub accepted: bool,
-    /// ‖g − F x‖ after conjugate gradient (NaN for rules without CG).
-    pub cg_residual: f64,
+    /// ‖g − F x‖ after conjugate gradient (None for rules without CG).
+    pub cg_residual: Option<f64>,
     /// ‖θ_new − θ_old‖.
     pub step_norm: f64,
     /// Mean entropy of π_old on the batch, in nats.
@@ -179,7 +195,7 @@ pub struct UpdateLog {
 #[derive(Clone, Debug)]
 pub struct TrpoRun {
     pub episodes: Vec<EpisodeLog>,
-    pub updates: Vec<UpdateLog>,
+    pub updates: Vec<TrpoUpdateLog>,
     pub env_steps: u64,
     pub seconds: f64,
     pub policy: Mlp,
@@ -188,6 +204,16 @@ pub struct TrpoRun {
 impl crate::rollout::LearningCurve for TrpoRun {
     fn episodes(&self) -> &[EpisodeLog] {
         &self.episodes
+    }
+}
+
+impl crate::rollout::UpdateHistory for TrpoRun {
+    type Update = TrpoUpdateLog;
+    fn updates(&self) -> &[TrpoUpdateLog] {
+        &self.updates
+    }
+    fn env_steps_at(update: &TrpoUpdateLog) -> u64 {
+        update.env_steps
     }
 }
 
@@ -232,7 +258,7 @@ fn policy_step(
     batch: &PolicyBatch,
     cfg: &TrpoConfig,
     step: u64,
-) -> Result<(f64, f64, usize, bool, f64, f64)> {
+) -> Result<(f64, f64, usize, bool, Option<f64>, f64)> {
     let c = candle_error("the TRPO step");
     let vars = policy.vars();
     let theta_old = flat_params(&vars).map_err(&c)?;
@@ -265,9 +291,9 @@ fn policy_step(
                 if let Some(e) = error {
                     return Err(c(e));
                 }
-                (cg.x, cg.residual)
+                (cg.x, Some(cg.residual))
             } else {
-                (g.clone(), f64::NAN)
+                (g.clone(), None)
             };
             // Eq. (10): the full step β x reaches KL ≈ δ under the quadratic model (with
             // the same damped F that CG inverted).
@@ -290,7 +316,7 @@ fn policy_step(
             }
             (axpy(&theta_old, search.fraction, &full), search.backtracks, search.accepted, residual)
         }
-        StepRule::Fixed(alpha) => (axpy(&theta_old, alpha, &g), 0, true, f64::NAN),
+        StepRule::Fixed(alpha) => (axpy(&theta_old, alpha, &g), 0, true, None),
         StepRule::LineSearch(alpha0) => {
             let mut best = (f64::NEG_INFINITY, alpha0);
             for k in 0..9 {
@@ -300,7 +326,7 @@ fn policy_step(
                     best = (gain, alpha);
                 }
             }
-            (axpy(&theta_old, best.1, &g), 0, true, f64::NAN)
+            (axpy(&theta_old, best.1, &g), 0, true, None)
         }
     };
     let (gain, kl) = batch.evaluate(policy, &theta_new, l_old).map_err(&c)?;
@@ -377,7 +403,7 @@ where
         let fit = ValueFit { epochs: cfg.value_epochs, minibatch: cfg.value_minibatch, max_grad_norm: 1.0 };
         fit_value(&value, &mut value_opt, &batch.obs, &returns, &fit, rng, step)?;
 
-        logs.push(UpdateLog {
+        logs.push(TrpoUpdateLog {
             env_steps: venv.env_steps,
             seconds: venv.seconds(),
             kl,

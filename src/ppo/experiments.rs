@@ -1,0 +1,735 @@
+//! Chapter 4's experiments, every training run in parallel threads with one intra-op
+//! thread each:
+//! 1. CartPole-v1 with PPO-clip and the tuned settings ([`PpoConfig`]'s defaults), over
+//!    several seeds, with a deterministic evaluation, steps and seconds to a
+//!    last-10-episode mean of 475;
+//! 2. PPO-clip against PPO-KL (adaptive β) and plain policy gradient, same budget;
+//! 3. a λ sweep, and the bias and variance of the λ-return of a fixed policy measured
+//!    against Monte Carlo ([`super::bias_variance`]);
+//! 4. Pendulum-v1 with a Gaussian policy.
+
+use super::bias_variance::{lambda_return_bias_variance, LambdaStats};
+use super::{Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, PpoUpdateLog};
+use crate::env::cartpole::CartPole;
+use crate::env::pendulum::Pendulum;
+use crate::env::Env;
+use crate::error::{check_min, check_range, Error, Result};
+use crate::jobs::{self, SharedProgress};
+use crate::nn::candle_error;
+use crate::report::Metrics;
+use crate::rollout::{median_reached, EpisodeLog, LearningCurve, UpdateHistory};
+use crate::{ppo, rng, stats};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+/// CartPole's target: a mean return of 475 over the last 10 episodes.
+pub const TARGET: f64 = 475.0;
+pub const CARTPOLE_LAST: usize = 10;
+/// Pendulum's target: a mean return of −250 over the last 20 episodes.
+pub const PENDULUM_TARGET: f64 = -250.0;
+pub const PENDULUM_LAST: usize = 20;
+/// The Python reference (the same settings, one thread), as the issue quotes it.
+pub const PYTHON_STEPS_TO_475: f64 = 21_000.0;
+pub const PYTHON_SECONDS_TO_475: f64 = 9.0;
+pub const PYTHON_STEPS_PER_S: f64 = 2_500.0;
+
+/// Chapter 4's flags: PPO's (the CartPole runs), the evaluation's, the λ experiments'
+/// and Pendulum's.
+#[derive(clap::Args, Debug, Clone, Serialize)]
+pub struct PpoExperimentFlags {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub cartpole: PpoConfig,
+    /// Episodes of the deterministic evaluation after training
+    #[arg(long, default_value_t = 20)]
+    pub eval_episodes: usize,
+    /// The λ values of the sweep
+    #[arg(long, value_delimiter = ',', default_value = "0,0.5,0.8,0.95,1")]
+    pub lambdas: Vec<f64>,
+    /// CartPole: environment steps per run of the λ sweep
+    #[arg(long, default_value_t = 50_000)]
+    pub lambda_steps: u64,
+    /// Seeds of the λ sweep and of the bias/variance measurement (the first of --seeds)
+    #[arg(long, default_value_t = 3)]
+    pub lambda_seeds: usize,
+    /// Bias/variance: environment steps of PPO-clip that make the fixed policy and critic
+    #[arg(long, default_value_t = 10_240)]
+    pub snapshot_steps: u64,
+    /// Bias/variance: states (with their first action) the estimates start from
+    #[arg(long, default_value_t = 16)]
+    pub probes: usize,
+    /// Bias/variance: continuations per probe for the λ-return estimates
+    #[arg(long, default_value_t = 64)]
+    pub probe_runs: usize,
+    /// Bias/variance: independent Monte Carlo continuations per probe for the truth Q(s, a)
+    #[arg(long, default_value_t = 192)]
+    pub truth_runs: usize,
+    /// Bias/variance: time limit of a continuation (far beyond the horizon 1/(1 − γ))
+    #[arg(long, default_value_t = 400)]
+    pub probe_horizon: usize,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub pendulum: PendulumFlags,
+}
+
+/// The Pendulum run's flags; the rest of its settings are the CartPole runs'.
+#[derive(clap::Args, Debug, Clone, Serialize)]
+pub struct PendulumFlags {
+    /// Pendulum: number of seeds (the first of --seeds)
+    #[arg(long, default_value_t = 3)]
+    pub pendulum_seeds: usize,
+    /// Pendulum: environment steps per run
+    #[arg(long, default_value_t = 100_000)]
+    pub pendulum_steps: u64,
+    /// Pendulum: environment copies
+    #[arg(long, default_value_t = 4)]
+    pub pendulum_n_envs: usize,
+    /// Pendulum: steps per copy per update
+    #[arg(long, default_value_t = 1024)]
+    pub pendulum_n_steps: usize,
+    /// Pendulum: rows per gradient step
+    #[arg(long, default_value_t = 64)]
+    pub pendulum_minibatch: usize,
+    /// Pendulum: passes over each batch
+    #[arg(long, default_value_t = 10)]
+    pub pendulum_epochs: usize,
+    /// Pendulum: discount γ
+    #[arg(long, default_value_t = 0.9)]
+    pub pendulum_gamma: f64,
+    /// Pendulum: GAE's λ
+    #[arg(long, default_value_t = 0.95)]
+    pub pendulum_lambda: f64,
+    /// Pendulum: Adam learning rate (at the start)
+    #[arg(long, default_value_t = 1e-3)]
+    pub pendulum_lr: f64,
+    /// Pendulum: the clip range ε (constant)
+    #[arg(long, default_value_t = 0.2)]
+    pub pendulum_clip_range: f64,
+    /// Pendulum: the starting log σ of the Gaussian policy (σ = 1 N·m at 0)
+    #[arg(long, default_value_t = 0.0)]
+    pub pendulum_log_std: f64,
+}
+
+impl PendulumFlags {
+    /// Checks these flags, naming them.
+    fn validate(&self) -> Result<()> {
+        check_range("--pendulum-seeds", self.pendulum_seeds as f64, 1.0, 1000.0)?;
+        check_range("--pendulum-log-std", self.pendulum_log_std, -5.0, 2.0)?;
+        check_range("--pendulum-n-envs", self.pendulum_n_envs as f64, 1.0, 1024.0)?;
+        check_min("--pendulum-n-steps", self.pendulum_n_steps, 1)?;
+        check_min("--pendulum-minibatch", self.pendulum_minibatch, 1)?;
+        check_range("--pendulum-epochs", self.pendulum_epochs as f64, 1.0, 1000.0)?;
+        let batch = self.pendulum_n_envs * self.pendulum_n_steps;
+        if self.pendulum_steps < batch as u64 {
+            return Err(Error::invalid(
+                "--pendulum-steps",
+                self.pendulum_steps,
+                &format!("must be at least one batch, --pendulum-n-envs × --pendulum-n-steps = {batch}"),
+            ));
+        }
+        check_range("--pendulum-gamma", self.pendulum_gamma, 0.0, 1.0)?;
+        check_range("--pendulum-lambda", self.pendulum_lambda, 0.0, 1.0)?;
+        check_range("--pendulum-lr", self.pendulum_lr, f64::MIN_POSITIVE, 1.0)?;
+        if !(self.pendulum_clip_range > 0.0 && self.pendulum_clip_range < 1.0) {
+            return Err(Error::invalid("--pendulum-clip-range", self.pendulum_clip_range, "must be in (0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+impl PpoExperimentFlags {
+    /// The CartPole settings of one objective and λ. Plain policy gradient takes one
+    /// step per batch (one epoch of one minibatch), where the ratio is exactly 1.
+    pub fn cartpole_config(&self, objective: Objective, lambda: f64) -> PpoConfig {
+        let (epochs, minibatch) = match objective {
+            Objective::Vanilla => (1, self.cartpole.batch_size()),
+            _ => (self.cartpole.epochs, self.cartpole.minibatch),
+        };
+        PpoConfig { objective, lambda, epochs, minibatch, ..self.cartpole.clone() }
+    }
+
+    /// The settings of a job's training run.
+    pub fn job_config(&self, job: &PpoJob) -> PpoConfig {
+        match *job {
+            PpoJob::CartPole { objective, lambda, sweep: false, .. } => self.cartpole_config(objective, lambda),
+            PpoJob::CartPole { objective, lambda, sweep: true, .. } => {
+                PpoConfig { total_steps: self.lambda_steps, ..self.cartpole_config(objective, lambda) }
+            }
+            PpoJob::Pendulum { .. } => self.pendulum_config(),
+            PpoJob::BiasVariance { .. } => self.snapshot_config(),
+        }
+    }
+
+    /// The fixed policy of the bias/variance measurement: PPO-clip at λ, trained for
+    /// `snapshot_steps` at the full learning rate (as early in the main runs).
+    fn snapshot_config(&self) -> PpoConfig {
+        PpoConfig {
+            total_steps: self.snapshot_steps,
+            anneal_lr: false,
+            anneal_clip: false,
+            ..self.cartpole_config(Objective::Clip, self.cartpole.lambda)
+        }
+    }
+
+    /// Pendulum's settings: its own flags, the rest as on CartPole, ε constant.
+    pub fn pendulum_config(&self) -> PpoConfig {
+        let p = &self.pendulum;
+        PpoConfig {
+            n_envs: p.pendulum_n_envs,
+            n_steps: p.pendulum_n_steps,
+            minibatch: p.pendulum_minibatch,
+            epochs: p.pendulum_epochs,
+            total_steps: p.pendulum_steps,
+            gamma: p.pendulum_gamma,
+            lambda: p.pendulum_lambda,
+            lr: p.pendulum_lr,
+            clip_range: p.pendulum_clip_range,
+            anneal_clip: false,
+            ..self.cartpole_config(Objective::Clip, p.pendulum_lambda)
+        }
+    }
+
+    /// Checks every flag; an error names the flag, its value and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        for objective in [Objective::Clip, Objective::KlPenalty, Objective::Vanilla] {
+            self.cartpole_config(objective, self.cartpole.lambda).validate()?;
+        }
+        if self.lambdas.is_empty() || self.lambdas.len() > 20 {
+            return Err(Error::invalid("--lambdas", format!("{:?}", self.lambdas), "give one to twenty values"));
+        }
+        for &l in &self.lambdas {
+            check_range("--lambdas", l, 0.0, 1.0)?;
+        }
+        check_range("--lambda-seeds", self.lambda_seeds as f64, 1.0, 1000.0)?;
+        let one_batch = |flag: &str, steps: u64, cfg: PpoConfig| {
+            cfg.validate().map_err(|_| {
+                let why = format!("must be at least one batch, --n-envs × --n-steps = {}", self.cartpole.batch_size());
+                Error::invalid(flag, steps, &why)
+            })
+        };
+        let sweep = PpoJob::CartPole { objective: Objective::Clip, lambda: self.cartpole.lambda, seed: 0, sweep: true };
+        one_batch("--lambda-steps", self.lambda_steps, self.job_config(&sweep))?;
+        check_range("--eval-episodes", self.eval_episodes as f64, 1.0, 10_000.0)?;
+        check_min("--probes", self.probes, 1)?;
+        check_min("--probe-runs", self.probe_runs, 2)?;
+        check_min("--truth-runs", self.truth_runs, 1)?;
+        check_range("--probe-horizon", self.probe_horizon as f64, 1.0, 100_000.0)?;
+        one_batch("--snapshot-steps", self.snapshot_steps, self.snapshot_config())?;
+        self.pendulum.validate()?;
+        self.pendulum_config().validate()
+    }
+}
+
+/// One training run of the chapter, on one thread.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PpoJob {
+    /// `sweep`: a run of the λ sweep (budget --lambda-steps) rather than of the main comparison.
+    CartPole {
+        objective: Objective,
+        lambda: f64,
+        seed: u64,
+        sweep: bool,
+    },
+    Pendulum {
+        seed: u64,
+    },
+    /// Trains the fixed policy of the bias/variance measurement, then measures.
+    BiasVariance {
+        seed: u64,
+    },
+}
+
+impl PpoJob {
+    /// The job's name in metrics.csv's `experiment` column.
+    pub fn key(&self) -> String {
+        match self {
+            PpoJob::CartPole { objective: Objective::Clip, lambda, sweep: true, .. } => {
+                format!("cartpole_lambda_sweep_{lambda}")
+            }
+            PpoJob::CartPole { objective: Objective::Clip, .. } => "cartpole_clip".into(),
+            PpoJob::CartPole { objective: Objective::KlPenalty, .. } => "cartpole_kl".into(),
+            PpoJob::CartPole { objective: Objective::Vanilla, .. } => "cartpole_pg".into(),
+            PpoJob::Pendulum { .. } => "pendulum_clip".into(),
+            PpoJob::BiasVariance { .. } => "bias_variance".into(),
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        match *self {
+            PpoJob::CartPole { seed, .. } | PpoJob::Pendulum { seed } | PpoJob::BiasVariance { seed } => seed,
+        }
+    }
+}
+
+/// What a training run leaves for the report: its logs and its deterministic
+/// evaluation (the policy itself dropped, so CartPole and Pendulum runs share a type).
+#[derive(Clone, Debug)]
+pub struct EvaluatedRun {
+    pub episodes: Vec<EpisodeLog>,
+    pub updates: Vec<PpoUpdateLog>,
+    pub env_steps: u64,
+    pub seconds: f64,
+    /// Returns of the deterministic evaluation.
+    pub eval: Vec<f64>,
+    /// The Gaussian policy's final σ (Pendulum only).
+    pub final_std: Option<f64>,
+}
+
+impl EvaluatedRun {
+    fn new<A>(run: PpoRun<A>, eval: Vec<f64>, final_std: Option<f64>) -> EvaluatedRun {
+        let (episodes, updates, env_steps, seconds) = (run.episodes, run.updates, run.env_steps, run.seconds);
+        EvaluatedRun { episodes, updates, env_steps, seconds, eval, final_std }
+    }
+
+    /// Steps to the CartPole target (NaN: not reached).
+    pub fn steps_to_target(&self) -> f64 {
+        self.steps_to(TARGET, CARTPOLE_LAST).map_or(f64::NAN, |s| s as f64)
+    }
+
+    /// Seconds to the CartPole target (NaN: not reached).
+    pub fn seconds_to_target(&self) -> f64 {
+        self.reached(TARGET, CARTPOLE_LAST).map_or(f64::NAN, |(_, t)| t)
+    }
+
+    pub fn steps_per_second(&self) -> f64 {
+        self.env_steps as f64 / self.seconds
+    }
+
+    pub fn eval_mean(&self) -> f64 {
+        stats::mean(&self.eval)
+    }
+}
+
+impl LearningCurve for EvaluatedRun {
+    fn episodes(&self) -> &[EpisodeLog] {
+        &self.episodes
+    }
+}
+
+impl UpdateHistory for EvaluatedRun {
+    type Update = PpoUpdateLog;
+    fn updates(&self) -> &[PpoUpdateLog] {
+        &self.updates
+    }
+    fn env_steps_at(update: &PpoUpdateLog) -> u64 {
+        update.env_steps
+    }
+}
+
+/// What a job produced.
+pub enum PpoJobResult {
+    Run(EvaluatedRun),
+    BiasVariance(Vec<LambdaStats>),
+}
+
+/// Every run of the chapter and what it produced.
+pub struct PpoExperiments {
+    pub flags: PpoExperimentFlags,
+    pub seeds: Vec<u64>,
+    pub jobs: Vec<PpoJob>,
+    pub results: Vec<PpoJobResult>,
+}
+
+impl PpoExperiments {
+    /// Runs every job, the most expensive first so that the cores finish together.
+    pub fn run(flags: &PpoExperimentFlags, seeds: &[u64]) -> Result<PpoExperiments> {
+        let lambda = flags.cartpole.lambda;
+        let (lambda_seeds, pendulum_seeds) =
+            (&seeds[..flags.lambda_seeds.min(seeds.len())], pendulum_seeds(flags, seeds));
+        let mut jobs = Vec::new();
+        for objective in [Objective::Clip, Objective::KlPenalty] {
+            jobs.extend(seeds.iter().map(|&seed| PpoJob::CartPole { objective, lambda, seed, sweep: false }));
+        }
+        jobs.extend(pendulum_seeds.iter().map(|&seed| PpoJob::Pendulum { seed }));
+        for &lambda in &flags.lambdas {
+            let sweep = |&seed| PpoJob::CartPole { objective: Objective::Clip, lambda, seed, sweep: true };
+            jobs.extend(lambda_seeds.iter().map(sweep));
+        }
+        jobs.extend(lambda_seeds.iter().map(|&seed| PpoJob::BiasVariance { seed }));
+        let vanilla = |&seed| PpoJob::CartPole { objective: Objective::Vanilla, lambda, seed, sweep: false };
+        jobs.extend(seeds.iter().map(vanilla));
+
+        let total = jobs.iter().map(|j| flags.job_config(j).updates()).sum();
+        let progress = SharedProgress::new("PPO", total);
+        let tick = |_: usize, _: usize| progress.tick(1, || format!("{} runs", jobs.len()));
+        let results = jobs::run(jobs.len(), jobs::cores(), |i| run_job(flags, &jobs[i], tick))?;
+        progress.finish();
+        Ok(PpoExperiments { flags: flags.clone(), seeds: seeds.to_vec(), jobs, results })
+    }
+
+    fn runs(&self, want: impl Fn(&PpoJob) -> bool) -> Vec<&EvaluatedRun> {
+        let mine = self.jobs.iter().zip(&self.results).filter(|(j, _)| want(j));
+        mine.filter_map(|(_, r)| if let PpoJobResult::Run(r) = r { Some(r) } else { None }).collect()
+    }
+
+    /// The main CartPole runs of one objective (one per seed).
+    pub fn cartpole(&self, objective: Objective) -> Vec<&EvaluatedRun> {
+        let lambda = self.flags.cartpole.lambda;
+        self.runs(|j| *j == PpoJob::CartPole { objective, lambda, seed: j.seed(), sweep: false })
+    }
+
+    /// The runs of the λ sweep, per λ.
+    pub fn sweep(&self) -> Vec<(f64, Vec<&EvaluatedRun>)> {
+        let of = |lambda| {
+            self.runs(|j| *j == PpoJob::CartPole { objective: Objective::Clip, lambda, seed: j.seed(), sweep: true })
+        };
+        self.flags.lambdas.iter().map(|&l| (l, of(l))).collect()
+    }
+
+    pub fn pendulum(&self) -> Vec<&EvaluatedRun> {
+        self.runs(|j| matches!(j, PpoJob::Pendulum { .. }))
+    }
+
+    /// The bias and variance of the λ-returns per λ, one list per seed.
+    pub fn bias_variance(&self) -> Vec<&Vec<LambdaStats>> {
+        let stats = self.results.iter();
+        stats.filter_map(|r| if let PpoJobResult::BiasVariance(s) = r { Some(s) } else { None }).collect()
+    }
+
+    /// metrics.csv: every episode and every update of every run.
+    pub fn metrics(&self) -> Metrics<PpoMetricsRow> {
+        let mut metrics = Metrics::new();
+        for (job, result) in self.jobs.iter().zip(&self.results) {
+            if let PpoJobResult::Run(r) = result {
+                let row = |kind: &str, index: usize, env_steps: u64, seconds: f64| PpoMetricsRow {
+                    experiment: job.key(),
+                    seed: job.seed(),
+                    kind: kind.into(),
+                    index,
+                    env_steps,
+                    seconds,
+                    ..Default::default()
+                };
+                for (i, e) in r.episodes.iter().enumerate() {
+                    metrics.push(&PpoMetricsRow {
+                        r#return: Some(e.ret),
+                        length: Some(e.len),
+                        ..row("episode", i + 1, e.env_steps, e.seconds)
+                    });
+                }
+                for (i, u) in r.updates.iter().enumerate() {
+                    metrics.push(&PpoMetricsRow {
+                        policy_loss: Some(u.policy_loss),
+                        value_loss: Some(u.value_loss),
+                        entropy: Some(u.entropy),
+                        kl_k1: Some(u.kl_k1),
+                        kl_k3: Some(u.kl_k3),
+                        clip_fraction: Some(u.clip_fraction),
+                        explained_variance: Some(u.explained_variance),
+                        beta: Some(u.beta).filter(|b| !b.is_nan()),
+                        lr: Some(u.lr),
+                        clip_range: Some(u.clip_range),
+                        grad_norm: Some(u.grad_norm),
+                        ..row("update", i + 1, u.env_steps, u.seconds)
+                    });
+                }
+            }
+        }
+        metrics
+    }
+
+    /// The headline numbers (medians over seeds; None: not reached).
+    pub fn headline(&self) -> PpoHeadline {
+        let (clip, kl, pg, pendulum) = (
+            self.cartpole(Objective::Clip),
+            self.cartpole(Objective::KlPenalty),
+            self.cartpole(Objective::Vanilla),
+            self.pendulum(),
+        );
+        let steps_per_s = median(&clip, EvaluatedRun::steps_per_second);
+        let seconds_to_475 = median_reached(&per_seed(&clip, EvaluatedRun::seconds_to_target));
+        PpoHeadline {
+            cartpole_final_return_median: median(&clip, cartpole_final),
+            cartpole_eval_return_median: median(&clip, EvaluatedRun::eval_mean),
+            steps_to_475_median: median_steps_to(&clip),
+            seconds_to_475_median: seconds_to_475,
+            env_steps_per_s: steps_per_s,
+            pendulum_final_return_median: median(&pendulum, pendulum_final),
+            pendulum_eval_return_median: median(&pendulum, EvaluatedRun::eval_mean),
+            cartpole_seeds_reaching_475: clip.iter().filter(|r| r.reached(TARGET, CARTPOLE_LAST).is_some()).count(),
+            kl_final_return_median: median(&kl, cartpole_final),
+            kl_steps_to_475_median: median_steps_to(&kl),
+            pg_final_return_median: median(&pg, cartpole_final),
+            pg_steps_to_475_median: median_steps_to(&pg),
+            speedup_steps_per_s_vs_python: steps_per_s / PYTHON_STEPS_PER_S,
+            speedup_seconds_to_475_vs_python: seconds_to_475.map(|s| PYTHON_SECONDS_TO_475 / s),
+        }
+    }
+
+    /// summary.json's details: per seed, per objective, per λ, and Pendulum.
+    pub fn details(&self) -> serde_json::Value {
+        let (clip, kl, pg, pendulum) = (
+            self.cartpole(Objective::Clip),
+            self.cartpole(Objective::KlPenalty),
+            self.cartpole(Objective::Vanilla),
+            self.pendulum(),
+        );
+        let objectives: Vec<serde_json::Value> = [("ppo_clip", &clip), ("ppo_kl", &kl), ("policy_gradient", &pg)]
+            .iter()
+            .map(|(name, runs)| {
+                let finals = per_seed(runs, cartpole_final);
+                serde_json::json!({
+                    "objective": name,
+                    "final_return": finals,
+                    "final_return_mean": stats::mean(&finals),
+                    "final_return_std": stats::std(&finals),
+                    "steps_to_475": per_seed(runs, EvaluatedRun::steps_to_target),
+                    "eval_return": per_seed(runs, EvaluatedRun::eval_mean),
+                })
+            })
+            .collect();
+        let f = &self.flags;
+        let bias_variance = self.bias_variance();
+        serde_json::json!({
+            "python_reference": {
+                "steps_to_475": PYTHON_STEPS_TO_475,
+                "seconds_to_475": PYTHON_SECONDS_TO_475,
+                "env_steps_per_s": PYTHON_STEPS_PER_S,
+            },
+            "cartpole": {
+                "config": f.cartpole_config(Objective::Clip, f.cartpole.lambda).record(),
+                "seeds": self.seeds,
+                "last_episodes": CARTPOLE_LAST,
+                "final_return": per_seed(&clip, cartpole_final),
+                "eval_return": per_seed(&clip, EvaluatedRun::eval_mean),
+                "steps_to_475": per_seed(&clip, EvaluatedRun::steps_to_target),
+                "seconds_to_475": per_seed(&clip, EvaluatedRun::seconds_to_target),
+                "env_steps_per_s": per_seed(&clip, EvaluatedRun::steps_per_second),
+                "run_seconds": per_seed(&clip, |r| r.seconds),
+            },
+            "objectives": objectives,
+            "lambda_sweep": self.sweep().iter().map(|(lambda, runs)| serde_json::json!({
+                "lambda": lambda,
+                "seeds": &self.seeds[..f.lambda_seeds.min(self.seeds.len())],
+                "final_return": per_seed(runs, cartpole_final),
+                "steps_to_475": per_seed(runs, EvaluatedRun::steps_to_target),
+            })).collect::<Vec<_>>(),
+            "lambda_bias_variance": {
+                "snapshot_steps": f.snapshot_steps,
+                "probes": f.probes,
+                "runs_per_probe": f.probe_runs,
+                "truth_runs_per_probe": f.truth_runs,
+                "per_lambda": f.lambdas.iter().enumerate().map(|(k, &lambda)| {
+                    let of = |g: fn(&LambdaStats) -> f64| bias_variance.iter().map(|s| g(&s[k])).collect::<Vec<_>>();
+                    serde_json::json!({
+                        "lambda": lambda,
+                        "bias_sq": of(|s| s.bias_sq),
+                        "variance": of(|s| s.variance),
+                        "bias_sq_mean": stats::mean(&of(|s| s.bias_sq)),
+                        "variance_mean": stats::mean(&of(|s| s.variance)),
+                        "mse_mean": stats::mean(&of(|s| s.mse())),
+                    })
+                }).collect::<Vec<_>>(),
+            },
+            "pendulum": {
+                "config": f.pendulum_config().record(),
+                "seeds": pendulum_seeds(f, &self.seeds),
+                "last_episodes": PENDULUM_LAST,
+                "final_return": per_seed(&pendulum, pendulum_final),
+                "eval_return": per_seed(&pendulum, EvaluatedRun::eval_mean),
+                "final_std": per_seed(&pendulum, |r| r.final_std.unwrap_or(f64::NAN)),
+                "env_steps_per_s": per_seed(&pendulum, EvaluatedRun::steps_per_second),
+            },
+        })
+    }
+}
+
+crate::metrics_row! {
+    /// A row of chapter 4's metrics.csv: an episode (return, length) or an update (the
+    /// diagnostics) of one run; the other kind's columns are empty.
+    #[derive(Default)]
+    pub struct PpoMetricsRow {
+        pub experiment: String,
+        pub seed: u64,
+        /// "episode" or "update".
+        pub kind: String,
+        pub index: usize,
+        pub env_steps: u64,
+        pub seconds: f64,
+        pub r#return: Option<f64>,
+        pub length: Option<usize>,
+        pub policy_loss: Option<f64>,
+        pub value_loss: Option<f64>,
+        pub entropy: Option<f64>,
+        pub kl_k1: Option<f64>,
+        pub kl_k3: Option<f64>,
+        pub clip_fraction: Option<f64>,
+        pub explained_variance: Option<f64>,
+        /// PPO-KL's β (empty for the other objectives).
+        pub beta: Option<f64>,
+        pub lr: Option<f64>,
+        pub clip_range: Option<f64>,
+        pub grad_norm: Option<f64>,
+    }
+}
+
+/// Chapter 4's headline in summary.json (medians over seeds; None: not reached).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PpoHeadline {
+    pub cartpole_final_return_median: f64,
+    pub cartpole_eval_return_median: f64,
+    pub steps_to_475_median: Option<f64>,
+    pub seconds_to_475_median: Option<f64>,
+    pub env_steps_per_s: f64,
+    pub pendulum_final_return_median: f64,
+    pub pendulum_eval_return_median: f64,
+    pub cartpole_seeds_reaching_475: usize,
+    pub kl_final_return_median: f64,
+    pub kl_steps_to_475_median: Option<f64>,
+    pub pg_final_return_median: f64,
+    pub pg_steps_to_475_median: Option<f64>,
+    pub speedup_steps_per_s_vs_python: f64,
+    pub speedup_seconds_to_475_vs_python: Option<f64>,
+}
+
+/// The seeds of the Pendulum runs: the first `--pendulum-seeds` of the run's.
+fn pendulum_seeds<'a>(flags: &PpoExperimentFlags, seeds: &'a [u64]) -> &'a [u64] {
+    &seeds[..flags.pendulum.pendulum_seeds.min(seeds.len())]
+}
+
+/// Trains (and evaluates, or measures with) one job's run.
+fn run_job(flags: &PpoExperimentFlags, job: &PpoJob, tick: impl FnMut(usize, usize)) -> Result<PpoJobResult> {
+    let cfg = flags.job_config(job);
+    match *job {
+        PpoJob::CartPole { seed, .. } => {
+            // Every CartPole run of a seed starts from the same weights and states.
+            let mut rng = rng::seeded(seed, 1);
+            let actor = cartpole_actor(&cfg, &mut rng)?;
+            let run = ppo::train(cartpoles(cfg.n_envs), actor, &cfg, &mut rng, tick)?;
+            let eval = ppo::evaluate(&mut CartPole::new(), &run.actor, flags.eval_episodes, &mut rng::seeded(seed, 2))?;
+            Ok(PpoJobResult::Run(EvaluatedRun::new(run, eval, None)))
+        }
+        PpoJob::Pendulum { seed } => {
+            let mut rng = rng::seeded(seed, 3);
+            let c = candle_error("the Gaussian policy");
+            let actor =
+                Gaussian::new(3, &cfg.hidden, cfg.activation, flags.pendulum.pendulum_log_std, &mut rng).map_err(&c)?;
+            let envs = (0..cfg.n_envs).map(|_| Pendulum::new()).collect();
+            let run = ppo::train(envs, actor, &cfg, &mut rng, tick)?;
+            let eval = ppo::evaluate(&mut Pendulum::new(), &run.actor, flags.eval_episodes, &mut rng::seeded(seed, 4))?;
+            let std = run.actor.std().map_err(&c)?;
+            Ok(PpoJobResult::Run(EvaluatedRun::new(run, eval, Some(std))))
+        }
+        PpoJob::BiasVariance { seed } => {
+            bias_variance_on_cartpole(flags, &cfg, seed, tick).map(PpoJobResult::BiasVariance)
+        }
+    }
+}
+
+fn cartpoles(n: usize) -> Vec<CartPole> {
+    (0..n).map(|_| CartPole::new()).collect()
+}
+
+fn cartpole_actor<R: rand::Rng + ?Sized>(cfg: &PpoConfig, rng: &mut R) -> Result<Categorical> {
+    Categorical::new(4, 2, &cfg.hidden, cfg.activation, rng).map_err(candle_error("the CartPole policy"))
+}
+
+/// Trains the fixed policy and critic (`snapshot`), picks probe states among the states
+/// it visits, and measures the bias and variance of the λ-returns there.
+fn bias_variance_on_cartpole(
+    flags: &PpoExperimentFlags,
+    snapshot: &PpoConfig,
+    seed: u64,
+    tick: impl FnMut(usize, usize),
+) -> Result<Vec<LambdaStats>> {
+    let mut rng = rng::seeded(seed, 5);
+    let actor = cartpole_actor(snapshot, &mut rng)?;
+    let run = ppo::train(cartpoles(snapshot.n_envs), actor, snapshot, &mut rng, tick)?;
+    // States the fixed policy visits: run it and keep every state with the action taken.
+    let plain = run.actor.plain().map_err(candle_error("the CartPole policy"))?;
+    let mut visited = Vec::new();
+    let mut env = CartPole::new();
+    while visited.len() < 20 * flags.probes {
+        let mut obs = env.reset(&mut rng);
+        loop {
+            let (action, _) = Categorical::sample(&plain, &obs, &mut rng);
+            visited.push((env.state(), obs, action));
+            let out = env.step(action);
+            if out.done() {
+                break;
+            }
+            obs = out.obs;
+        }
+    }
+    visited.shuffle(&mut rng);
+    let probes: Vec<(CartPole, Vec<f32>, usize)> = visited[..flags.probes]
+        .iter()
+        .map(|(state, obs, action)| {
+            let mut env = CartPole::with_max_steps(flags.probe_horizon);
+            env.set_state(*state);
+            (env, obs.to_vec(), *action)
+        })
+        .collect();
+    let gamma = flags.cartpole.gamma;
+    lambda_return_bias_variance(
+        &probes,
+        &run.actor,
+        &run.critic,
+        gamma,
+        &flags.lambdas,
+        flags.probe_runs,
+        flags.truth_runs,
+        &mut rng,
+    )
+}
+
+/// Mean return of the last 10 CartPole episodes.
+pub fn cartpole_final(run: &EvaluatedRun) -> f64 {
+    run.final_return(CARTPOLE_LAST)
+}
+
+/// Mean return of the last 20 Pendulum episodes.
+pub fn pendulum_final(run: &EvaluatedRun) -> f64 {
+    run.final_return(PENDULUM_LAST)
+}
+
+/// `f` of each run, in seed order.
+pub fn per_seed(runs: &[&EvaluatedRun], f: impl Fn(&EvaluatedRun) -> f64) -> Vec<f64> {
+    runs.iter().map(|r| f(r)).collect()
+}
+
+fn median(runs: &[&EvaluatedRun], f: impl Fn(&EvaluatedRun) -> f64) -> f64 {
+    stats::median(&per_seed(runs, f))
+}
+
+/// Steps to the CartPole target, median over seeds (None: at least half never got there).
+fn median_steps_to(runs: &[&EvaluatedRun]) -> Option<f64> {
+    median_reached(&per_seed(runs, EvaluatedRun::steps_to_target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_defaults_are_the_lessons_and_the_record_names_every_field() {
+        let cfg = PpoConfig::default();
+        assert_eq!((cfg.n_envs, cfg.n_steps, cfg.epochs, cfg.total_steps), (8, 32, 20, 100_000));
+        assert_eq!((cfg.objective, cfg.normalize_advantages, cfg.clip_value), (Objective::Clip, true, None));
+        let record = cfg.record();
+        assert_eq!(record["total_steps"], 100_000);
+        assert_eq!(record["objective"], "clip");
+        assert!(record.get("steps").is_none());
+        // The flags' record (summary.json's hyperparameters) uses the flag names.
+        let flags = serde_json::to_value(&cfg).unwrap();
+        assert_eq!(flags["steps"], 100_000);
+        assert!(flags.get("objective").is_none() && flags.get("total_steps").is_none());
+    }
+
+    #[test]
+    fn plain_policy_gradient_takes_one_step_per_batch() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            ppo: PpoExperimentFlags,
+        }
+        let flags = <Flags as clap::Parser>::parse_from(["", "--lambda-steps", "5120"]).ppo;
+        let pg = flags.cartpole_config(Objective::Vanilla, 0.5);
+        assert_eq!((pg.epochs, pg.minibatch, pg.lambda), (1, 256, 0.5));
+        let sweep = PpoJob::CartPole { objective: Objective::Clip, lambda: 1.0, seed: 0, sweep: true };
+        assert_eq!(flags.job_config(&sweep).total_steps, 5120);
+        let pendulum = flags.pendulum_config();
+        assert_eq!((pendulum.n_envs, pendulum.gamma, pendulum.anneal_clip), (4, 0.9, false));
+        assert!(flags.validate().is_ok());
+    }
+}

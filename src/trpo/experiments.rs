@@ -1,0 +1,271 @@
+//! Chapter 3's experiments on CartPole-v1, and what they measure:
+//! 1. TRPO itself over several seeds: return curves, and the KL of every update against δ;
+//! 2. the step-size lesson: the same plain-gradient direction with a small fixed step,
+//!    a large fixed step, a line search on the surrogate, and a trust region, next to
+//!    TRPO's natural-gradient step, on the first seeds.
+
+use crate::env::cartpole::CartPole;
+use crate::error::{check_min, check_range, Result};
+use crate::jobs::{self, SharedProgress};
+use crate::report::Metrics;
+use crate::rollout::{median_reached, LearningCurve};
+use crate::trpo::{self, StepRule, TrpoConfig, TrpoRun, TrpoUpdateLog};
+use crate::{rng, stats};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// CartPole's target: the mean return of the last [`LAST_EPISODES`] episodes.
+pub const TARGET: f64 = 475.0;
+pub const LAST_EPISODES: usize = 20;
+
+/// The flags of the step-size experiment.
+#[derive(clap::Args, Debug, Clone, Serialize)]
+pub struct StepSizeFlags {
+    /// Step-size experiment: the small fixed step α
+    #[arg(long, default_value_t = 0.05)]
+    pub small_step: f64,
+    /// Step-size experiment: the large fixed step α
+    #[arg(long, default_value_t = 5.0)]
+    pub large_step: f64,
+    /// Step-size experiment: the line search tries α₀, 2α₀, …, 256α₀
+    #[arg(long, default_value_t = 0.05)]
+    pub line_search_start: f64,
+    /// Step-size experiment: seeds per rule (the first seeds of the TRPO runs)
+    #[arg(long, default_value_t = 3)]
+    pub compare_seeds: usize,
+}
+
+impl StepSizeFlags {
+    /// The rules of the step-size experiment, TRPO last.
+    pub fn rules(&self) -> Vec<StepRule> {
+        vec![
+            StepRule::Fixed(self.small_step),
+            StepRule::Fixed(self.large_step),
+            StepRule::LineSearch(self.line_search_start),
+            StepRule::TrustRegion,
+            StepRule::Trpo,
+        ]
+    }
+
+    /// Checks these flags, then TRPO's settings under every rule.
+    pub fn validate(&self, cfg: &TrpoConfig) -> Result<()> {
+        check_range("--small-step", self.small_step, 1e-12, 1e6)?;
+        check_range("--large-step", self.large_step, 1e-12, 1e6)?;
+        check_range("--line-search-start", self.line_search_start, 1e-12, 1e6)?;
+        check_min("--compare-seeds", self.compare_seeds, 1)?;
+        self.rules().into_iter().try_for_each(|rule| TrpoConfig { rule, ..cfg.clone() }.validate())
+    }
+}
+
+/// Every run of the chapter: TRPO on each seed, then each comparison rule on the first
+/// `compare_seeds` seeds (TRPO's own comparison runs are its first runs: same seed,
+/// same numbers).
+pub struct TrpoExperiments {
+    /// (rule, seed) of each run, in the order of `runs`.
+    pub jobs: Vec<(StepRule, u64)>,
+    pub runs: Vec<TrpoRun>,
+    rules: Vec<StepRule>,
+    seeds: Vec<u64>,
+    compare_seeds: Vec<u64>,
+}
+
+impl TrpoExperiments {
+    /// Trains every run, in parallel (one thread each), with one progress line.
+    pub fn run(cfg: &TrpoConfig, flags: &StepSizeFlags, seeds: &[u64]) -> Result<TrpoExperiments> {
+        let rules = flags.rules();
+        let compare_seeds = seeds[..flags.compare_seeds.min(seeds.len())].to_vec();
+        let mut jobs: Vec<(StepRule, u64)> = seeds.iter().map(|&s| (StepRule::Trpo, s)).collect();
+        for &rule in &rules[..rules.len() - 1] {
+            jobs.extend(compare_seeds.iter().map(|&s| (rule, s)));
+        }
+        let progress = SharedProgress::new("CartPole", jobs.len() * cfg.updates());
+        let runs = jobs::run(jobs.len(), jobs::cores(), |i| {
+            let (rule, seed) = jobs[i];
+            let envs = (0..cfg.n_envs).map(|_| CartPole::new()).collect();
+            let cfg = TrpoConfig { rule, ..cfg.clone() };
+            trpo::train(envs, 2, &cfg, &mut rng::seeded(seed, 30), |_, _| {
+                progress.tick(1, || format!("{} runs", jobs.len()))
+            })
+        })?;
+        progress.finish();
+        Ok(TrpoExperiments { jobs, runs, rules, seeds: seeds.to_vec(), compare_seeds })
+    }
+
+    /// The TRPO run of every seed.
+    pub fn trpo(&self) -> Vec<&TrpoRun> {
+        self.runs[..self.seeds.len()].iter().collect()
+    }
+
+    /// The runs of each rule of the step-size experiment (TRPO last), on the first seeds.
+    pub fn by_rule(&self) -> Vec<(StepRule, Vec<&TrpoRun>)> {
+        let of = |rule: StepRule| {
+            let mine = self.jobs.iter().zip(&self.runs);
+            mine.filter(|((r, s), _)| *r == rule && self.compare_seeds.contains(s)).map(|(_, run)| run).collect()
+        };
+        self.rules.iter().map(|&rule| (rule, of(rule))).collect()
+    }
+
+    /// metrics.csv: every update of every run.
+    pub fn metrics(&self) -> Metrics<TrpoMetricsRow> {
+        let mut metrics = Metrics::new();
+        for ((rule, seed), run) in self.jobs.iter().zip(&self.runs) {
+            let steps: Vec<f64> = run.updates.iter().map(|u| u.env_steps as f64).collect();
+            let returns = run.trailing_return_on_grid(&steps, LAST_EPISODES);
+            for (i, (u, ret)) in run.updates.iter().zip(returns).enumerate() {
+                metrics.push(&TrpoMetricsRow {
+                    experiment: rule.key(),
+                    seed: *seed,
+                    update: i + 1,
+                    env_steps: u.env_steps,
+                    seconds: format!("{:.3}", u.seconds),
+                    return_last20: Some(ret).filter(|r| !r.is_nan()),
+                    kl: u.kl,
+                    surrogate_gain: u.surrogate_gain,
+                    backtracks: u.backtracks,
+                    accepted: u.accepted,
+                    cg_residual: u.cg_residual,
+                    step_norm: u.step_norm,
+                    entropy: u.entropy,
+                    value_loss: u.value_loss,
+                    explained_variance: u.explained_variance,
+                });
+            }
+        }
+        metrics
+    }
+
+    /// The headline numbers: medians over the TRPO seeds, and per rule of the step-size
+    /// experiment.
+    pub fn headline(&self, cfg: &TrpoConfig) -> TrpoHeadline {
+        let trpo = self.trpo();
+        let reached: Vec<Option<(u64, f64)>> = trpo.iter().map(|r| r.reached(TARGET, LAST_EPISODES)).collect();
+        let updates: Vec<&TrpoUpdateLog> = trpo.iter().flat_map(|r| &r.updates).collect();
+        let mean_of = |f: fn(&TrpoUpdateLog) -> f64| stats::mean(&updates.iter().map(|u| f(u)).collect::<Vec<_>>());
+        let mut step_sizes = BTreeMap::new();
+        for (rule, runs) in self.by_rule() {
+            step_sizes.insert(format!("{}_final_return_median", rule.key()), stats::median(&final_returns(&runs)));
+            step_sizes.insert(format!("{}_max_kl", rule.key()), max_kl(&runs));
+            step_sizes.insert(format!("{}_largest_drop", rule.key()), stats::median(&largest_drops(&runs)));
+        }
+        TrpoHeadline {
+            cartpole_final_return_median: stats::median(&final_returns(&trpo)),
+            max_kl: max_kl(&trpo),
+            delta: cfg.delta,
+            steps_to_475_median: median_reached(&steps_to(&reached)),
+            seconds_to_475_median: median_reached(&seconds_to(&reached)),
+            env_steps_per_s: stats::median(&steps_per_s(&trpo)),
+            seeds_reaching_475: reached.iter().filter(|r| r.is_some()).count(),
+            env_steps: cfg.updates() * cfg.batch(),
+            mean_backtracks: mean_of(|u| u.backtracks as f64),
+            rejected_updates: updates.iter().filter(|u| !u.accepted).count(),
+            mean_cg_residual: mean_of(|u| u.cg_residual.unwrap_or(f64::NAN)),
+            step_sizes,
+        }
+    }
+
+    /// summary.json's details: per seed, and per rule.
+    pub fn details(&self) -> serde_json::Value {
+        let trpo = self.trpo();
+        let reached: Vec<Option<(u64, f64)>> = trpo.iter().map(|r| r.reached(TARGET, LAST_EPISODES)).collect();
+        serde_json::json!({
+            "trpo": {
+                "seeds": self.seeds,
+                "final_return": final_returns(&trpo),
+                "steps_to_475": steps_to(&reached),
+                "seconds_to_475": seconds_to(&reached),
+                "env_steps_per_s": steps_per_s(&trpo),
+                "max_kl": trpo.iter().map(|r| r.max_kl()).collect::<Vec<_>>(),
+                "policy_parameters": trpo.first().map_or(0, |r| r.policy.n_params()),
+            },
+            "step_sizes": self.by_rule().iter().map(|(rule, runs)| serde_json::json!({
+                "rule": rule.key(),
+                "label": rule.label(),
+                "final_return": final_returns(runs),
+                "max_kl": runs.iter().map(|r| r.max_kl()).collect::<Vec<_>>(),
+                "largest_drop": largest_drops(runs),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+crate::metrics_row! {
+    /// A row of chapter 3's metrics.csv: one update of one run.
+    pub struct TrpoMetricsRow {
+        pub experiment: String,
+        pub seed: u64,
+        pub update: usize,
+        pub env_steps: u64,
+        pub seconds: String,
+        /// Mean return of the last 20 episodes finished by then (empty before 20).
+        pub return_last20: Option<f64>,
+        pub kl: f64,
+        pub surrogate_gain: f64,
+        pub backtracks: usize,
+        pub accepted: bool,
+        /// Empty for the rules without conjugate gradient.
+        pub cg_residual: Option<f64>,
+        pub step_norm: f64,
+        pub entropy: f64,
+        pub value_loss: f64,
+        pub explained_variance: f64,
+    }
+}
+
+/// Chapter 3's headline in summary.json (medians over seeds; None: not reached).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrpoHeadline {
+    pub cartpole_final_return_median: f64,
+    pub max_kl: f64,
+    pub delta: f64,
+    pub steps_to_475_median: Option<f64>,
+    pub seconds_to_475_median: Option<f64>,
+    pub env_steps_per_s: f64,
+    pub seeds_reaching_475: usize,
+    pub env_steps: usize,
+    pub mean_backtracks: f64,
+    pub rejected_updates: usize,
+    pub mean_cg_residual: f64,
+    /// Per rule of the step-size experiment (its key, e.g. `fixed_5`):
+    /// `<rule>_final_return_median`, `<rule>_max_kl` and `<rule>_largest_drop`.
+    #[serde(flatten)]
+    pub step_sizes: BTreeMap<String, f64>,
+}
+
+/// Mean return of the last 20 episodes of each run.
+pub fn final_returns(runs: &[&TrpoRun]) -> Vec<f64> {
+    runs.iter().map(|r| r.final_return(LAST_EPISODES)).collect()
+}
+
+/// The largest KL of any update of any of the runs.
+pub fn max_kl(runs: &[&TrpoRun]) -> f64 {
+    runs.iter().map(|r| r.max_kl()).fold(0.0, f64::max)
+}
+
+/// Per run: the largest fall of the 20-episode mean return from its best value so far,
+/// measured at every update: how badly a step broke a good policy.
+pub fn largest_drops(runs: &[&TrpoRun]) -> Vec<f64> {
+    runs.iter()
+        .map(|r| {
+            let grid: Vec<f64> = r.updates.iter().map(|u| u.env_steps as f64).collect();
+            let mut best = f64::NEG_INFINITY;
+            let mut drop = 0.0f64;
+            for v in r.trailing_return_on_grid(&grid, LAST_EPISODES).into_iter().filter(|v| v.is_finite()) {
+                best = best.max(v);
+                drop = drop.max(best - v);
+            }
+            drop
+        })
+        .collect()
+}
+
+fn steps_to(reached: &[Option<(u64, f64)>]) -> Vec<f64> {
+    reached.iter().map(|r| r.map_or(f64::NAN, |(s, _)| s as f64)).collect()
+}
+
+fn seconds_to(reached: &[Option<(u64, f64)>]) -> Vec<f64> {
+    reached.iter().map(|r| r.map_or(f64::NAN, |(_, t)| t)).collect()
+}
+
+fn steps_per_s(runs: &[&TrpoRun]) -> Vec<f64> {
+    runs.iter().map(|r| r.env_steps as f64 / r.seconds).collect()
+}
