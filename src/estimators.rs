@@ -84,6 +84,22 @@ pub fn normalize_advantages(advantages: &[f64]) -> Vec<f64> {
     advantages.iter().map(|a| (a - mean) / (std + 1e-8)).collect()
 }
 
+/// Shifts and scales `xs` in place to mean 0 and standard deviation 1, leaving a batch
+/// whose entries are all equal alone: how REINFORCE and TRPO normalise a whole batch of
+/// advantages. Unlike [`normalize_advantages`] (PPO's minibatches) it adds no 1e-8 to
+/// the standard deviation, so the two differ in the last bits and both are kept.
+pub fn normalize_batch(xs: &mut [f64]) {
+    let n = xs.len() as f64;
+    if xs.is_empty() {
+        return;
+    }
+    let mean = xs.iter().sum::<f64>() / n;
+    let std = (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+    if std > 0.0 {
+        xs.iter_mut().for_each(|x| *x = (*x - mean) / std);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,7 +82,7 @@ fn trace_covariance_and_normalize() {
     // Coordinate variances (n − 1): 1 and 3.
     assert!((pg::trace_covariance(&samples) - 4.0).abs() < 1e-12);
     let mut xs = vec![1.0, 2.0, 3.0, 6.0];
-    pg::normalize(&mut xs);
+    rl_sandbox::estimators::normalize_batch(&mut xs);
     let mean = xs.iter().sum::<f64>() / 4.0;
     let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 4.0;
     assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-12);

@@ -91,20 +91,6 @@ pub fn trace_covariance(samples: &[Vec<f64>]) -> f64 {
     ss / (k - 1) as f64
 }
 
-/// Shifts and scales `xs` to mean 0 and standard deviation 1 (left alone when they
-/// are all equal): the "normalised advantages" of most policy-gradient code.
-pub fn normalize(xs: &mut [f64]) {
-    let n = xs.len() as f64;
-    if xs.is_empty() {
-        return;
-    }
-    let mean = xs.iter().sum::<f64>() / n;
-    let std = (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
-    if std > 0.0 {
-        xs.iter_mut().for_each(|x| *x = (*x - mean) / std);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //! Adam step on −mean(log π(a_t|s_t) Â_t) (eq. 8); then a few epochs of regression of
 //! V on G_t.
 
-use super::{normalize, reward_to_go};
+use super::reward_to_go;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::nn::value::{fit_value, ValueFit};
@@ -214,7 +214,7 @@ where
         let mut advantages: Vec<f64> =
             if cfg.baseline { returns.iter().zip(&values).map(|(g, v)| g - v).collect() } else { returns.clone() };
         if cfg.normalize_advantages {
-            normalize(&mut advantages);
+            crate::estimators::normalize_batch(&mut advantages);
         }
 
         // 3. One policy-gradient step (eq. 8).

@@ -378,7 +378,7 @@ where
         let (mut advantages, returns) = batch.gae(&values, &next_values, cfg.gamma, cfg.lambda);
         let value_loss = returns.iter().zip(&values).map(|(g, v)| (g - v) * (g - v)).sum::<f64>() / n as f64;
         let explained_variance = crate::estimators::explained_variance(&values, &returns);
-        crate::pg::normalize(&mut advantages);
+        crate::estimators::normalize_batch(&mut advantages);
 
         // 3-5. The policy step.
         let obs64: Vec<f64> = batch.obs.iter().map(|&x| x as f64).collect();
