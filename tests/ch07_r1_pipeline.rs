@@ -231,7 +231,8 @@ fn a_short_cold_start_sft_teaches_the_format() {
     let last = log.last().unwrap();
     assert!(last.heldout_format.unwrap() >= 0.9, "{log:?}");
     assert!(last.heldout_accuracy.unwrap() >= 0.8, "{log:?}");
-    assert!(log[11].loss < log[0].loss);
+    assert!(log[11].loss.unwrap() < log[0].loss.unwrap());
+    assert_eq!(log[12].loss, None, "the last record holds only the final evaluation");
 }
 
 fn bin() -> Command {

@@ -170,9 +170,34 @@ fn padded(rows: &[Vec<f64>], l: usize) -> candle_core::Result<Tensor> {
 // The training loop.
 // ---------------------------------------------------------------------------------------
 
-/// PPO's hyper-parameters.
+/// The critic's own flags: its learning rate and the token-level GAE's γ and λ (the
+/// rest of [`CriticPpoConfig`] matches GRPO's, so that the two compare like for like).
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct CriticFlags {
+    /// PPO: AdamW learning rate of the critic
+    #[arg(long, default_value_t = 1e-3)]
+    pub critic_lr: f64,
+    /// PPO: discount γ of the token-level GAE
+    #[arg(long, default_value_t = 1.0)]
+    pub gamma: f64,
+    /// PPO: λ of the token-level GAE
+    #[arg(long, default_value_t = 0.95)]
+    pub lambda: f64,
+}
+
+impl CriticFlags {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.critic_lr > 0.0 && self.critic_lr <= 1.0) {
+            return Err(Error::invalid("--critic-lr", self.critic_lr, "must lie in (0, 1]"));
+        }
+        crate::error::check_range("--gamma", self.gamma, 0.0, 1.0)?;
+        crate::error::check_range("--lambda", self.lambda, 0.0, 1.0)
+    }
+}
+
+/// PPO-with-a-critic's hyper-parameters (not `ppo::PpoConfig`, the control chapters' PPO).
 #[derive(Clone, Debug, Serialize)]
-pub struct PpoConfig {
+pub struct CriticPpoConfig {
     pub steps: usize,
     /// Prompts per step, one response each (GRPO draws a group per prompt instead).
     pub prompts: usize,
@@ -209,7 +234,7 @@ pub struct PpoStepLog {
 pub fn train(
     base: &Gpt,
     tokenizer: &Tokenizer,
-    cfg: &PpoConfig,
+    cfg: &CriticPpoConfig,
     seed: u64,
     stream: u64,
     mut on_step: impl FnMut(&PpoStepLog),

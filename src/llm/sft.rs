@@ -75,9 +75,9 @@ pub struct SftConfig {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SftLog {
     pub step: usize,
-    /// The loss of the step's batch (before its update); NaN on the last record, which
+    /// The loss of the step's batch (before its update); None on the last record, which
     /// holds only the final evaluation.
-    pub loss: f64,
+    pub loss: Option<f64>,
     /// Response tokens learned from so far.
     pub tokens: usize,
     pub seconds: f64,
@@ -109,7 +109,7 @@ pub fn train(
     let mut order: Vec<usize> = Vec::new();
     let (mut log, mut tokens) = (Vec::with_capacity(cfg.steps + 1), 0usize);
     for step in 0..=cfg.steps {
-        let mut entry = SftLog { step, loss: f64::NAN, ..SftLog::default() };
+        let mut entry = SftLog { step, ..SftLog::default() };
         if step % cfg.eval_every.max(1) == 0 || step == cfg.steps {
             let (acc, fmt) = greedy_eval(&model, tokenizer, &heldout, cfg.max_new)?;
             (entry.heldout_accuracy, entry.heldout_format) = (Some(acc), Some(fmt));
@@ -127,10 +127,11 @@ pub fn train(
                 batch.push(&data[order.pop().expect("refilled above")]);
             }
             let loss = sft_loss(&model, &batch).map_err(c)?;
-            entry.loss = loss.to_scalar::<f32>().map_err(c)? as f64;
-            if !entry.loss.is_finite() {
+            let value = loss.to_scalar::<f32>().map_err(c)? as f64;
+            if !value.is_finite() {
                 return Err(Error::NonFinite { what: "the SFT loss".into(), step: step as u64 });
             }
+            entry.loss = Some(value);
             opt.backward_step(&loss).map_err(c)?;
             tokens += batch.iter().map(|e| e.completion.len()).sum::<usize>();
         }
