@@ -8,6 +8,7 @@ use rl_sandbox::llm::grpo::{
     aggregate, clipped_objective, group_advantages, grpo_loss, is_clipped, k3, objective, train, Aggregation,
     GrpoConfig, LossConfig, Reward,
 };
+use rl_sandbox::llm::grpo_experiments::GrpoHeadline;
 use rl_sandbox::llm::task::{accuracy_reward, format_reward, Problem};
 use rl_sandbox::llm::{load_base, token_logprobs, Gpt, GptConfig, SampleConfig, Tokenizer};
 use rl_sandbox::report::Summary;
@@ -349,27 +350,41 @@ fn quick_run_is_deterministic_and_reports_the_headline() {
     }
     let (a, b) = (untimed(&dirs[0]), untimed(&dirs[1]));
     assert_eq!(a, b, "same seed and flags, different numbers");
-    let h = &a.0["headline"];
-    for key in [
-        "accuracy_before",
-        "accuracy_after",
-        "format_rate_before",
-        "format_rate_after",
-        "maj_at_16_before",
-        "maj_at_16_after",
-        "final_kl",
-        "mean_length_before",
-        "mean_length_after",
-        "number_accuracy_greedy_before",
-        "number_accuracy_greedy_after",
-    ] {
-        assert!(h.get(key).is_some(), "headline lacks {key}");
-    }
+    // The typed headline: a missing or misnamed key fails here.
     let s = Summary::read(&dirs[0].join("ch06-grpo/summary.json")).unwrap();
-    assert!(s.headline["seconds_per_step"].as_f64().unwrap() > 0.0);
-    assert!(s.headline["final_kl"].as_f64().unwrap() >= 0.0);
+    let h: GrpoHeadline = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
+    assert_eq!(serde_json::to_value(&h).unwrap(), serde_json::Value::Object(s.headline.clone()), "extra keys");
+    assert_eq!(h.steps, 6, "--quick runs 6 steps");
+    for (name, v) in [
+        ("accuracy_before", h.accuracy_before),
+        ("accuracy_after", h.accuracy_after),
+        ("format_rate_before", h.format_rate_before),
+        ("format_rate_after", h.format_rate_after),
+        ("number_accuracy_greedy_before", h.number_accuracy_greedy_before),
+        ("number_accuracy_greedy_after", h.number_accuracy_greedy_after),
+        ("pass_at_1_after", h.pass_at_1_after),
+    ] {
+        assert!((0.0..=1.0).contains(&v), "{name} = {v} is not a share");
+    }
+    // The right number is necessary for accuracy, so it is at least as frequent.
+    assert!(h.number_accuracy_greedy_before >= h.accuracy_before);
+    // --quick draws 4 samples per problem: maj@16 and pass@16 do not exist (null).
+    assert!(s.headline["maj_at_16_before"].is_null() && h.maj_at_16_after.is_nan() && h.pass_at_16_after.is_nan());
+    // k3 is never negative; lengths are within the --quick budget of 32 tokens (+ the end).
+    assert!(h.final_kl >= 0.0, "final_kl = {}", h.final_kl);
+    assert!(h.mean_length_before > 0.0 && h.mean_length_after <= 33.0);
+    // The sweep: three numbers for each β of {0, 0.04, 0.4}.
+    let keys: Vec<&String> = h.beta_sweep.keys().collect();
+    assert_eq!(keys.len(), 9, "{keys:?}");
+    assert!(h.beta_sweep.contains_key("beta_0.4_final_kl") && h.beta_sweep.contains_key("beta_0_heldout_accuracy"));
+    assert_eq!(
+        s.figures,
+        ["training", "length_and_steps", "pass_maj_at_k", "response_forms", "beta_sweep"]
+            .iter()
+            .flat_map(|f| [format!("{f}.png"), format!("{f}.svg")])
+            .collect::<Vec<_>>()
+    );
     for f in &s.figures {
         assert!(dirs[0].join("ch06-grpo").join(f).exists(), "{f} missing");
     }
-    assert!(s.figures.iter().any(|f| f == "beta_sweep.png"));
 }

@@ -17,11 +17,11 @@
 
 use crate::cli::CommonArgs;
 use crate::error::Result;
-use crate::llm::pipeline_experiments::{probe_step_cost, quick_budget, Experiment, Lab, PipelineConfig, RlFlags};
+use crate::llm::pipeline_experiments::{probe_step_cost, quick_budget, Experiment, Lab, PipelineConfig};
 use crate::llm::pipeline_report::{details, metrics, samples_text, PipelineHeadline};
 use crate::llm::ppo_critic::CriticFlags;
 use crate::llm::task::test_problems;
-use crate::llm::{load_base, load_small_base, pipeline_figures};
+use crate::llm::{load_base, load_small_base, pipeline_figures, GrpoFlags};
 use crate::report::Summary;
 use crate::run::{ChapterArgs, RunContext};
 use clap::Parser;
@@ -32,14 +32,17 @@ pub const CHAPTER: &str = "ch07-r1-pipeline";
 /// Chapter 7: beyond R1-Zero (PPO with a critic, cold start, rejection sampling, distillation, reward hacking).
 #[derive(Parser, Debug, Clone, Serialize)]
 #[command(name = "ch07-r1-pipeline", version, allow_negative_numbers = true)]
+// The lesson's RL runs are shorter than chapter 6's and evaluated more often.
+#[command(mut_arg("steps", |a| a.default_value("60").help("RL steps of every GRPO and PPO run (each samples prompts × group responses)")))]
+#[command(mut_arg("eval_every", |a| a.default_value("3")))]
 pub struct Args {
     #[command(flatten)]
     #[serde(skip)]
     pub common: CommonArgs,
-    /// The RL runs' flags, shared by GRPO and PPO.
+    /// GRPO's flags; PPO runs at the same budget (`pipeline_experiments::critic_ppo_config`).
     #[command(flatten)]
     #[serde(flatten)]
-    pub rl: RlFlags,
+    pub rl: GrpoFlags,
     /// PPO's critic: its learning rate and the token-level GAE.
     #[command(flatten)]
     #[serde(flatten)]

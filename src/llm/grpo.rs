@@ -11,7 +11,7 @@ use super::model::Gpt;
 use super::sample::{sample, token_logprobs, SampleConfig, Samples};
 use super::task::{self, Problem};
 use super::tokenizer::Tokenizer;
-use crate::error::{Error, Result};
+use crate::error::{check_min, check_range, Error, Result};
 use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::Serialize;
@@ -242,9 +242,138 @@ pub struct GrpoConfig {
     pub eval_problems: usize,
 }
 
+/// GRPO's flags, shared by the chapters that run it (flattened into their `Args`):
+/// each default written once, here, with its `--help` line. A chapter whose lesson
+/// quotes another default overrides it with clap's `mut_arg`.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct GrpoFlags {
+    /// GRPO steps (each samples prompts × group responses)
+    #[arg(long, default_value_t = 90)]
+    pub steps: usize,
+    /// Prompts (questions) per step
+    #[arg(long, default_value_t = 16)]
+    pub prompts: usize,
+    /// Responses per prompt, the group size G (at least 2)
+    #[arg(long, default_value_t = 8)]
+    pub group: usize,
+    /// AdamW learning rate
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Weight β of the k3 KL penalty to the reference (base) model
+    #[arg(long, default_value_t = 0.04)]
+    pub beta: f64,
+    /// Clip range ε of the ratio π_θ / π_θold
+    #[arg(long, default_value_t = 0.2)]
+    pub clip_eps: f64,
+    /// Gradient updates per sampled batch, μ (>1 makes the ratio and the clip matter)
+    #[arg(long, default_value_t = 1)]
+    pub mu: usize,
+    /// Sampling temperature during training and evaluation
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Longest response in tokens (also Dr. GRPO's constant divisor)
+    #[arg(long, default_value_t = 40)]
+    pub max_new: usize,
+    /// Held-out greedy evaluation every this many steps
+    #[arg(long, default_value_t = 5)]
+    pub eval_every: usize,
+    /// Held-out problems for the evaluation during training
+    #[arg(long, default_value_t = 128)]
+    pub eval_problems: usize,
+}
+
+/// The flags of GRPO's variants (advantage ε, DAPO / Dr. GRPO aggregation, top-k
+/// sampling): chapter 6 exposes them, chapter 7 runs their defaults
+/// ([`GrpoVariantFlags::default`] reads them from here).
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct GrpoVariantFlags {
+    /// ε added to the group's std in the advantage
+    #[arg(long, default_value_t = 1e-4)]
+    pub adv_eps: f64,
+    /// How per-token terms are averaged: sequence (GRPO), token (DAPO), constant (Dr. GRPO)
+    #[arg(long, value_enum, default_value_t = Aggregation::Sequence)]
+    pub aggregation: Aggregation,
+    /// Sample only among the k most likely tokens (0: all)
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+}
+
+impl Default for GrpoVariantFlags {
+    /// The defaults written on the flags above.
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            flags: GrpoVariantFlags,
+        }
+        <Defaults as clap::Parser>::parse_from([""]).flags
+    }
+}
+
+impl GrpoFlags {
+    /// Checks every flag; an error names the flag, its value and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        check_min("--steps", self.steps, 1)?;
+        check_min("--prompts", self.prompts, 1)?;
+        if self.group < 2 {
+            return Err(Error::invalid("--group", self.group, "must be at least 2: the baseline is the group's mean"));
+        }
+        if !(self.lr > 0.0 && self.lr <= 1.0) {
+            return Err(Error::invalid("--lr", self.lr, "must lie in (0, 1]"));
+        }
+        if !(self.beta >= 0.0 && self.beta.is_finite()) {
+            return Err(Error::invalid("--beta", self.beta, "must be 0 or positive"));
+        }
+        if !(self.clip_eps > 0.0 && self.clip_eps < 1.0) {
+            return Err(Error::invalid("--clip-eps", self.clip_eps, "must lie in (0, 1)"));
+        }
+        check_min("--mu", self.mu, 1)?;
+        check_range("--temperature", self.temperature, 1e-3, 10.0)?;
+        // The longest prompt is 9 tokens and the context 64.
+        check_range("--max-new", self.max_new as f64, 4.0, 55.0)?;
+        check_min("--eval-every", self.eval_every, 1)?;
+        check_min("--eval-problems", self.eval_problems, 1)
+    }
+
+    /// How responses are drawn (training and evaluation).
+    pub fn sample_config(&self, variant: &GrpoVariantFlags) -> SampleConfig {
+        SampleConfig { temperature: self.temperature, top_k: variant.top_k, max_new: self.max_new }
+    }
+
+    /// The training loop's configuration at the flags' β.
+    pub fn config(&self, variant: &GrpoVariantFlags) -> GrpoConfig {
+        GrpoConfig {
+            steps: self.steps,
+            prompts: self.prompts,
+            group: self.group,
+            lr: self.lr,
+            adv_eps: variant.adv_eps,
+            mu: self.mu,
+            loss: LossConfig {
+                clip_eps: self.clip_eps,
+                beta: self.beta,
+                aggregation: variant.aggregation,
+                max_len: self.max_new,
+            },
+            sample: self.sample_config(variant),
+            eval_every: self.eval_every,
+            eval_problems: self.eval_problems,
+        }
+    }
+}
+
+impl GrpoVariantFlags {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.adv_eps > 0.0 && self.adv_eps <= 1.0) {
+            return Err(Error::invalid("--adv-eps", self.adv_eps, "must lie in (0, 1]"));
+        }
+        Ok(())
+    }
+}
+
 /// One GRPO step's record.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct StepLog {
+pub struct GrpoStepLog {
     pub step: usize,
     /// Mean rewards of the step's samples.
     pub reward: f64,
@@ -301,8 +430,8 @@ pub fn train(
     cfg: &GrpoConfig,
     seed: u64,
     stream: u64,
-    on_step: impl FnMut(&StepLog),
-) -> Result<(Gpt, Vec<StepLog>)> {
+    on_step: impl FnMut(&GrpoStepLog),
+) -> Result<(Gpt, Vec<GrpoStepLog>)> {
     train_with_reward(base, tokenizer, cfg, seed, stream, &rule_reward, on_step)
 }
 
@@ -317,8 +446,8 @@ pub fn train_with_reward(
     seed: u64,
     stream: u64,
     reward: &(dyn Fn(&str, &Problem) -> f64 + Sync),
-    mut on_step: impl FnMut(&StepLog),
-) -> Result<(Gpt, Vec<StepLog>)> {
+    mut on_step: impl FnMut(&GrpoStepLog),
+) -> Result<(Gpt, Vec<GrpoStepLog>)> {
     let c = |e: candle_core::Error| Error::invalid("GRPO", e, "candle failed");
     let mut rng = crate::rng::seeded(seed, stream);
     let policy = base.duplicate().map_err(c)?;
@@ -328,7 +457,7 @@ pub fn train_with_reward(
     let (g, max_new) = (cfg.group, cfg.sample.max_new);
     let mut log = Vec::with_capacity(cfg.steps + 1);
     for step in 0..=cfg.steps {
-        let mut entry = StepLog { step, ..StepLog::default() };
+        let mut entry = GrpoStepLog { step, ..GrpoStepLog::default() };
         if step % cfg.eval_every == 0 || step == cfg.steps {
             let (acc, fmt) = greedy_eval(&policy, tokenizer, &heldout, max_new)?;
             (entry.heldout_accuracy, entry.heldout_format) = (Some(acc), Some(fmt));
@@ -427,5 +556,28 @@ mod tests {
         assert!(writes_steps("<think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"));
         assert!(!writes_steps("<think> 47+85=132 </think> <answer> 132 </answer>"));
         assert!(!writes_steps("7+5=12 4+8+1=13"));
+    }
+
+    #[test]
+    fn flag_defaults_are_written_once_and_a_chapter_can_override_them() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Lesson {
+            #[command(flatten)]
+            grpo: GrpoFlags,
+        }
+        #[derive(Parser)]
+        #[command(mut_arg("steps", |a| a.default_value("60")))]
+        struct Other {
+            #[command(flatten)]
+            grpo: GrpoFlags,
+        }
+        let (lesson, other) = (Lesson::parse_from([""]).grpo, Other::parse_from([""]).grpo);
+        assert_eq!((lesson.steps, other.steps, other.group, other.beta), (90, 60, 8, 0.04));
+        let variant = GrpoVariantFlags::default();
+        assert_eq!((variant.adv_eps, variant.aggregation, variant.top_k), (1e-4, Aggregation::Sequence, 0));
+        let cfg = lesson.config(&variant);
+        assert_eq!((cfg.loss.max_len, cfg.sample.max_new, cfg.adv_eps), (40, 40, 1e-4));
+        assert!(GrpoFlags { group: 1, ..lesson }.validate().unwrap_err().to_string().contains("--group"));
     }
 }

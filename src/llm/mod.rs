@@ -8,8 +8,11 @@
 pub mod checkpoint; // safetensors weights + JSON config, checked on load
 pub mod corpus; // the generated pre-training documents and their mix
 pub mod eval; // accuracy, format rate, pass@k, maj@k
+pub mod figures; // curve panels and chapter 6's GRPO figures
 pub mod grpo; // GRPO: rule rewards, group advantages, k3 KL, the clipped loss, the loop
+pub mod grpo_experiments; // chapter 6: main runs and a β sweep on the job pool; headline, metrics
 pub mod hacking; // chapter 7's reward hacking: flawed rewards fitted, the hacked answers
+pub mod measures; // the numbers the lessons compare about one evaluation; samples.txt
 pub mod memory; // a counting allocator (peak heap) and the training state's bytes
 pub mod model; // the GPT: embeddings, causal attention, MLP, KV cache
 pub mod pipeline; // R1's data: cold-start traces, rejection sampling
@@ -26,7 +29,7 @@ pub mod task; // 3-digit addition, the R1-Zero template, rule rewards
 pub mod tokenizer; // characters + tags + template text as tokens
 
 pub use eval::{evaluate, maj_at_k, pass_at_k, Evaluation};
-pub use grpo::{grpo_loss, Aggregation, GrpoConfig, LossConfig};
+pub use grpo::{grpo_loss, Aggregation, GrpoConfig, GrpoFlags, GrpoStepLog, GrpoVariantFlags, LossConfig};
 pub use model::{Gpt, GptConfig};
 pub use sample::{sample, token_logprobs, SampleConfig, Samples};
 pub use task::Problem;

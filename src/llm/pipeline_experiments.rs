@@ -14,13 +14,13 @@
 //! (longest first); each draws from its own seeded RNG streams, so the results do not
 //! depend on which thread ran what.
 
-use super::grpo::{self, GrpoConfig, StepLog};
+use super::grpo::{self, GrpoConfig, GrpoFlags, GrpoStepLog, GrpoVariantFlags};
 use super::hacking::{self, FlawedRewardFit, HackReward};
 use super::pipeline::{self, RejectionSet};
 use super::ppo_critic::{self, CriticFlags, CriticPpoConfig, PpoStepLog};
 use super::sft::{self, Example, SftConfig, SftLog};
 use super::step_cost::{self, StepCost};
-use super::{evaluate, Aggregation, Evaluation, Gpt, LossConfig, Problem, SampleConfig, Tokenizer};
+use super::{evaluate, Evaluation, Gpt, LossConfig, Problem, SampleConfig, Tokenizer};
 use crate::error::{check_min, check_range, Error, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::rng;
@@ -42,106 +42,36 @@ pub enum Experiment {
     Hacking,
 }
 
-/// The RL flags every GRPO and PPO run of the chapter shares.
-#[derive(clap::Args, Clone, Debug, Serialize)]
-pub struct RlFlags {
-    /// RL steps of every GRPO and PPO run (each samples prompts × group responses)
-    #[arg(long, default_value_t = 60)]
-    pub steps: usize,
-    /// GRPO: prompts per step
-    #[arg(long, default_value_t = 16)]
-    pub prompts: usize,
-    /// GRPO: responses per prompt G; PPO draws prompts × G prompts, one response each
-    #[arg(long, default_value_t = 8)]
-    pub group: usize,
-    /// AdamW learning rate of the policy (GRPO and PPO's actor)
-    #[arg(long, default_value_t = 1e-4)]
-    pub lr: f64,
-    /// KL weight β (GRPO: in the loss; PPO: folded into the reward)
-    #[arg(long, default_value_t = 0.04)]
-    pub beta: f64,
-    /// Clip range ε of the ratio
-    #[arg(long, default_value_t = 0.2)]
-    pub clip_eps: f64,
-    /// Updates per sampled batch μ (GRPO, and PPO's actor and critic)
-    #[arg(long, default_value_t = 1)]
-    pub mu: usize,
-    /// Sampling temperature (training, rejection sampling, evaluation)
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f64,
-    /// Longest response in tokens
-    #[arg(long, default_value_t = 40)]
-    pub max_new: usize,
-    /// Held-out greedy evaluation every this many RL steps
-    #[arg(long, default_value_t = 3)]
-    pub eval_every: usize,
-    /// Held-out problems of the evaluations during training
-    #[arg(long, default_value_t = 128)]
-    pub eval_problems: usize,
+// GRPO's flags ([`GrpoFlags`], flattened into the chapter's `Args`) drive every RL run
+// of the chapter, PPO's included; GRPO's variants stay at their defaults.
+
+/// How responses are drawn (training, rejection sampling, evaluation).
+pub fn sampling(rl: &GrpoFlags) -> SampleConfig {
+    rl.sample_config(&GrpoVariantFlags::default())
 }
 
-impl RlFlags {
-    pub fn validate(&self) -> Result<()> {
-        check_min("--steps", self.steps, 1)?;
-        check_min("--prompts", self.prompts, 1)?;
-        if self.group < 2 {
-            return Err(Error::invalid("--group", self.group, "must be at least 2: the baseline is the group's mean"));
-        }
-        check_rate("--lr", self.lr)?;
-        check_beta("--beta", self.beta)?;
-        if !(self.clip_eps > 0.0 && self.clip_eps < 1.0) {
-            return Err(Error::invalid("--clip-eps", self.clip_eps, "must lie in (0, 1)"));
-        }
-        check_min("--mu", self.mu, 1)?;
-        check_range("--temperature", self.temperature, 1e-3, 10.0)?;
-        // The longest prompt is 9 tokens and the context 64.
-        check_range("--max-new", self.max_new as f64, 4.0, 55.0)?;
-        check_min("--eval-every", self.eval_every, 1)?;
-        check_min("--eval-problems", self.eval_problems, 1)
-    }
+/// A GRPO run of `steps` steps at learning rate `lr` and KL weight `beta`.
+pub fn grpo_config(rl: &GrpoFlags, lr: f64, beta: f64, steps: usize) -> GrpoConfig {
+    let cfg = rl.config(&GrpoVariantFlags::default());
+    GrpoConfig { steps, lr, loss: LossConfig { beta, ..cfg.loss.clone() }, ..cfg }
+}
 
-    pub fn sample_config(&self) -> SampleConfig {
-        SampleConfig { temperature: self.temperature, top_k: 0, max_new: self.max_new }
-    }
-
-    /// A GRPO run of `steps` steps at learning rate `lr` and KL weight `beta`.
-    pub fn grpo_config(&self, lr: f64, beta: f64, steps: usize) -> GrpoConfig {
-        GrpoConfig {
-            steps,
-            prompts: self.prompts,
-            group: self.group,
-            lr,
-            adv_eps: 1e-4,
-            mu: self.mu,
-            loss: LossConfig {
-                clip_eps: self.clip_eps,
-                beta,
-                aggregation: Aggregation::Sequence,
-                max_len: self.max_new,
-            },
-            sample: self.sample_config(),
-            eval_every: self.eval_every,
-            eval_problems: self.eval_problems,
-        }
-    }
-
-    /// PPO at GRPO's budget: prompts × G prompts of one response each, so that both
-    /// sample the same number of responses per step.
-    pub fn critic_ppo_config(&self, critic: &CriticFlags) -> CriticPpoConfig {
-        CriticPpoConfig {
-            steps: self.steps,
-            prompts: self.prompts * self.group,
-            lr: self.lr,
-            critic_lr: critic.critic_lr,
-            beta: self.beta,
-            clip_eps: self.clip_eps,
-            gamma: critic.gamma,
-            lambda: critic.lambda,
-            mu: self.mu,
-            sample: self.sample_config(),
-            eval_every: self.eval_every,
-            eval_problems: self.eval_problems,
-        }
+/// PPO at GRPO's budget: prompts × G prompts of one response each, so that both sample
+/// the same number of responses per step.
+pub fn critic_ppo_config(rl: &GrpoFlags, critic: &CriticFlags) -> CriticPpoConfig {
+    CriticPpoConfig {
+        steps: rl.steps,
+        prompts: rl.prompts * rl.group,
+        lr: rl.lr,
+        critic_lr: critic.critic_lr,
+        beta: rl.beta,
+        clip_eps: rl.clip_eps,
+        gamma: critic.gamma,
+        lambda: critic.lambda,
+        mu: rl.mu,
+        sample: sampling(rl),
+        eval_every: rl.eval_every,
+        eval_problems: rl.eval_problems,
     }
 }
 
@@ -250,7 +180,7 @@ impl PipelineConfig {
     }
 
     /// SFT of `steps` updates at `lr`, evaluated four times along the way.
-    pub fn sft_config(&self, rl: &RlFlags, steps: usize, lr: f64) -> SftConfig {
+    pub fn sft_config(&self, rl: &GrpoFlags, steps: usize, lr: f64) -> SftConfig {
         SftConfig {
             steps,
             batch: self.sft_batch,
@@ -263,7 +193,7 @@ impl PipelineConfig {
 }
 
 /// `--quick`: small enough for the tests and the course's quick mode (seconds).
-pub fn quick_budget(rl: &mut RlFlags, p: &mut PipelineConfig) {
+pub fn quick_budget(rl: &mut GrpoFlags, p: &mut PipelineConfig) {
     rl.steps = rl.steps.min(3);
     rl.prompts = rl.prompts.min(4);
     rl.group = rl.group.min(4);
@@ -321,7 +251,7 @@ impl PipelineRun {
 #[derive(Default)]
 pub struct RunRecord {
     /// GRPO steps (zero, cold start's RL phase, small RL, hacking).
-    pub grpo: Vec<StepLog>,
+    pub grpo: Vec<GrpoStepLog>,
     pub ppo: Vec<PpoStepLog>,
     /// SFT steps (cold start, rejection SFT, distillation).
     pub sft: Vec<SftLog>,
@@ -357,7 +287,7 @@ impl RunRecord {
 
 /// The models and flags every run reads.
 pub struct Lab<'a> {
-    pub rl: &'a RlFlags,
+    pub rl: &'a GrpoFlags,
     pub critic: &'a CriticFlags,
     pub cfg: &'a PipelineConfig,
     /// The first seed: the base models' evaluations draw from it.
@@ -466,7 +396,7 @@ impl Lab<'_> {
 
     /// The final evaluation of a model: greedy, and `--samples` samples per problem.
     fn final_eval(&self, model: &Gpt, seed: u64, stream: u64) -> Result<Evaluation> {
-        let cfg = self.rl.sample_config();
+        let cfg = sampling(self.rl);
         evaluate(model, self.tokenizer, self.problems, self.cfg.samples, &cfg, &mut rng::seeded(seed, stream))
     }
 
@@ -525,16 +455,16 @@ impl Lab<'_> {
             PipelineRun::BaseEval => out.eval = Some(self.final_eval(self.base, self.seed, 2)?),
             PipelineRun::SmallBaseEval => out.eval = Some(self.final_eval(self.small, self.seed, 2)?),
             PipelineRun::Zero(seed) => {
-                let cfg = rl.grpo_config(rl.lr, rl.beta, rl.steps);
+                let cfg = grpo_config(rl, rl.lr, rl.beta, rl.steps);
                 self.grpo_from(self.base, &cfg, &rule, ("zero", seed, progress), &mut out)?;
             }
             PipelineRun::SmallRl(seed) => {
-                let cfg = rl.grpo_config(p.small_rl_lr, rl.beta, rl.steps);
+                let cfg = grpo_config(rl, p.small_rl_lr, rl.beta, rl.steps);
                 self.grpo_from(self.small, &cfg, &rule, ("small RL", seed, progress), &mut out)?;
             }
             PipelineRun::Ppo(seed) => {
                 let t = Instant::now();
-                let cfg = rl.critic_ppo_config(self.critic);
+                let cfg = critic_ppo_config(rl, self.critic);
                 let (model, _critic, log) = ppo_critic::train(self.base, tokenizer, &cfg, seed, 1, |s| {
                     let s = &s.common;
                     if s.tokens > 0 {
@@ -555,27 +485,21 @@ impl Lab<'_> {
                 let budget = (p.cold_start_steps, p.sft_lr, 5);
                 let sft_model = self.sft_on(self.base, &data, budget, ("cold start SFT", seed, progress), &mut out)?;
                 out.sft_eval = Some(self.final_eval(&sft_model, seed, 3)?);
-                let cfg = rl.grpo_config(rl.lr, rl.beta, rl.steps);
+                let cfg = grpo_config(rl, rl.lr, rl.beta, rl.steps);
                 let model = self.grpo_from(&sft_model, &cfg, &rule, ("cold start RL", seed, progress), &mut out)?;
                 if p.has(Experiment::Rejection) || p.has(Experiment::Distill) {
                     let mut r = rng::seeded(seed, 6);
                     let train: Vec<Problem> =
                         (0..p.rejection_problems).map(|_| Problem::sample_train(&mut r)).collect();
-                    let cfg = rl.sample_config();
+                    let cfg = sampling(rl);
                     out.rejection =
                         Some(pipeline::rejection_sample(&model, tokenizer, &train, p.rejection_samples, &cfg, &mut r)?);
                 }
             }
             PipelineRun::Hack(seed) => {
-                let (reward, fit) = hacking::flawed_reward(
-                    p.hack_reward,
-                    p.rm_examples,
-                    self.base,
-                    tokenizer,
-                    &rl.sample_config(),
-                    seed,
-                )?;
-                let cfg = rl.grpo_config(rl.lr, p.hack_beta, p.hack_steps);
+                let (reward, fit) =
+                    hacking::flawed_reward(p.hack_reward, p.rm_examples, self.base, tokenizer, &sampling(rl), seed)?;
+                let cfg = grpo_config(rl, rl.lr, p.hack_beta, p.hack_steps);
                 out.hack = Some(fit);
                 self.grpo_from(self.base, &cfg, reward.as_ref(), ("hacking", seed, progress), &mut out)?;
             }
@@ -607,7 +531,7 @@ impl Lab<'_> {
 
 /// What one PPO step and one GRPO step cost, each run alone for a few steps (1 with
 /// `--quick`, else 3) before the experiments start, without held-out evaluations.
-pub fn probe_step_cost(rl: &RlFlags, critic: &CriticFlags, quick: bool) -> Result<StepCost> {
-    let probe = RlFlags { steps: if quick { 1 } else { 3 }, eval_problems: 1, eval_every: 1000, ..rl.clone() };
-    step_cost::measure(&probe.grpo_config(probe.lr, probe.beta, probe.steps), &probe.critic_ppo_config(critic))
+pub fn probe_step_cost(rl: &GrpoFlags, critic: &CriticFlags, quick: bool) -> Result<StepCost> {
+    let probe = GrpoFlags { steps: if quick { 1 } else { 3 }, eval_problems: 1, eval_every: 1000, ..rl.clone() };
+    step_cost::measure(&grpo_config(&probe, probe.lr, probe.beta, probe.steps), &critic_ppo_config(&probe, critic))
 }

@@ -1,14 +1,16 @@
 //! Chapter 7's figures: one builder per experiment, each reading the runs' records
 //! (curves with mean ± std bands over seeds, bar panels of the final measures).
 
-use super::grpo::StepLog;
+use super::figures::panel;
+use super::grpo::GrpoStepLog;
 use super::hacking::{FlawedRewardFit, HackReward};
+use super::measures::Measures;
 use super::pipeline_experiments::{Experiment, Lab, PipelineResults, PipelineRun, RunRecord};
-use super::pipeline_report::{common, med, Measures};
+use super::pipeline_report::{common, med};
 use super::step_cost::{mb, per_step_seconds, StepCost};
 use super::Evaluation;
 use crate::error::Result;
-use crate::plot::{self, Band, Bars, CurvePlot};
+use crate::plot::{self, Band, Bars};
 use crate::report::RunDir;
 use crate::stats;
 
@@ -63,7 +65,7 @@ enum Axis {
     Step,
 }
 
-fn grpo_series(log: &[StepLog], axis: Axis, y: &dyn Fn(&StepLog) -> Option<f64>) -> Series {
+fn grpo_series(log: &[GrpoStepLog], axis: Axis, y: &dyn Fn(&GrpoStepLog) -> Option<f64>) -> Series {
     let (mut tokens, mut seconds) = (0usize, 0.0);
     let mut out = Vec::new();
     for s in log {
@@ -81,20 +83,8 @@ fn grpo_series(log: &[StepLog], axis: Axis, y: &dyn Fn(&StepLog) -> Option<f64>)
     out
 }
 
-fn train_y(f: fn(&StepLog) -> f64) -> impl Fn(&StepLog) -> Option<f64> {
+fn train_y(f: fn(&GrpoStepLog) -> f64) -> impl Fn(&GrpoStepLog) -> Option<f64> {
     move |s| (s.tokens > 0).then(|| f(s))
-}
-
-fn panel(title: &str, x: &str, y: &str, bands: Vec<Band>) -> CurvePlot {
-    CurvePlot {
-        title: title.into(),
-        x_label: x.into(),
-        y_label: y.into(),
-        log_y: false,
-        bands,
-        hlines: vec![],
-        smooth: 1,
-    }
 }
 
 fn seeds_note(n: usize) -> String {
@@ -106,9 +96,9 @@ fn seeds_note(n: usize) -> String {
 }
 
 fn figure_ppo(dir: &RunDir, lab: &Lab, ppo: &[&RunRecord], zero: &[&RunRecord]) -> Result<Vec<String>> {
-    let p: Vec<Vec<StepLog>> = ppo.iter().map(|o| o.ppo.iter().map(|s| s.common.clone()).collect()).collect();
-    let g: Vec<Vec<StepLog>> = zero.iter().map(|o| o.grpo.clone()).collect();
-    let both = |axis: Axis, y: &dyn Fn(&StepLog) -> Option<f64>| {
+    let p: Vec<Vec<GrpoStepLog>> = ppo.iter().map(|o| o.ppo.iter().map(|s| s.common.clone()).collect()).collect();
+    let g: Vec<Vec<GrpoStepLog>> = zero.iter().map(|o| o.grpo.clone()).collect();
+    let both = |axis: Axis, y: &dyn Fn(&GrpoStepLog) -> Option<f64>| {
         vec![
             band_of("PPO with a critic", &p.iter().map(|l| grpo_series(l, axis, y)).collect::<Vec<_>>()),
             band_of("GRPO", &g.iter().map(|l| grpo_series(l, axis, y)).collect::<Vec<_>>()),
@@ -222,7 +212,7 @@ fn figure_ppo_cost(dir: &RunDir, ppo: &[&RunRecord], zero: &[&RunRecord], mem: &
 }
 
 fn figure_cold_start(dir: &RunDir, lab: &Lab, cold: &[&RunRecord], zero: &[&RunRecord]) -> Result<Vec<String>> {
-    let both = |y: &dyn Fn(&StepLog) -> Option<f64>| {
+    let both = |y: &dyn Fn(&GrpoStepLog) -> Option<f64>| {
         vec![
             band_of(
                 &format!("cold start ({} traces, SFT) → GRPO", lab.cfg.cold_start_examples),
@@ -299,8 +289,8 @@ fn figure_rejection(
     let per_model = vec![
         vec![Measures::of(base, problems)],
         teacher.iter().map(|o| Measures::of(o.sft_eval(), problems)).collect(),
-        Measures::per_seed(teacher, problems),
-        Measures::per_seed(rej, problems),
+        measures(teacher, problems),
+        measures(rej, problems),
     ];
     let title = format!(
         "Rejection sampling: keep the RL model's right, well-formed answers ({:.0}% kept), fine-tune a fresh base model ({})",
@@ -323,9 +313,9 @@ fn figure_distill(
         .map(String::from);
     let per_model = vec![
         vec![Measures::of(small, problems)],
-        Measures::per_seed(srl, problems),
-        Measures::per_seed(dist, problems),
-        Measures::per_seed(teacher, problems),
+        measures(srl, problems),
+        measures(dist, problems),
+        measures(teacher, problems),
     ];
     let mut files = plot::bars_panels(
         &dir.path("distillation"),
@@ -383,7 +373,7 @@ fn figure_reward_model(dir: &RunDir, info: &FlawedRewardFit) -> Result<Vec<Strin
 }
 
 fn figure_hacking(dir: &RunDir, lab: &Lab, hack: &[&RunRecord]) -> Result<Vec<String>> {
-    let one = |label: &str, y: &dyn Fn(&StepLog) -> Option<f64>| {
+    let one = |label: &str, y: &dyn Fn(&GrpoStepLog) -> Option<f64>| {
         band_of(label, &hack.iter().map(|o| grpo_series(&o.grpo, Axis::Step, y)).collect::<Vec<_>>())
     };
     let proxy = match lab.cfg.hack_reward {
@@ -429,4 +419,9 @@ fn figure_hacking(dir: &RunDir, lab: &Lab, hack: &[&RunRecord]) -> Result<Vec<St
         seeds_note(hack.len())
     );
     Ok(plot::curves_panels(&dir.path("reward_hacking"), &title, &panels, 2)?)
+}
+
+/// The measures of each run's final evaluation.
+fn measures(runs: &[&RunRecord], problems: &[super::Problem]) -> Vec<Measures> {
+    runs.iter().map(|o| Measures::of(o.eval(), problems)).collect()
 }

@@ -2,13 +2,14 @@
 //! experiment, absent when the experiment did not run), the details, the metrics rows,
 //! samples.txt and the stdout table of claims.
 
-use super::grpo::{number_answer, writes_steps, StepLog};
+use super::grpo::GrpoStepLog;
 use super::hacking::hacked_examples;
+use super::measures::{self, Measures, MeasuresAtK};
 use super::pipeline_experiments::{Experiment, Lab, PipelineResults, PipelineRun, RunRecord};
 use super::ppo_critic::PpoStepLog;
 use super::sft::SftLog;
 use super::step_cost::{mb, per_step_seconds, StepCost};
-use super::{task, Evaluation, Problem};
+use super::{Evaluation, Problem};
 use crate::report::{print_table, Metrics};
 use crate::stats;
 use serde::{Deserialize, Serialize};
@@ -31,16 +32,16 @@ fn known(x: f64) -> Option<f64> {
 }
 
 /// The training steps of a GRPO log (the last record holds only the final evaluation).
-fn trained(log: &[StepLog]) -> impl Iterator<Item = &StepLog> {
+fn trained(log: &[GrpoStepLog]) -> impl Iterator<Item = &GrpoStepLog> {
     log.iter().filter(|s| s.tokens > 0)
 }
 
-fn total_tokens<'a>(log: impl IntoIterator<Item = &'a StepLog>) -> f64 {
+fn total_tokens<'a>(log: impl IntoIterator<Item = &'a GrpoStepLog>) -> f64 {
     log.into_iter().map(|s| s.tokens).sum::<usize>() as f64
 }
 
 /// Sampled tokens before the first held-out evaluation at or above `acc` (NaN if none).
-pub fn tokens_to<'a>(log: impl IntoIterator<Item = &'a StepLog>, acc: f64) -> f64 {
+pub fn tokens_to<'a>(log: impl IntoIterator<Item = &'a GrpoStepLog>, acc: f64) -> f64 {
     let mut seen = 0usize;
     for s in log {
         if s.heldout_accuracy.is_some_and(|a| a >= acc) {
@@ -52,53 +53,13 @@ pub fn tokens_to<'a>(log: impl IntoIterator<Item = &'a StepLog>, acc: f64) -> f6
 }
 
 /// The common records of a PPO log, to measure it as a GRPO log.
-pub fn common(log: &[PpoStepLog]) -> impl Iterator<Item = &StepLog> + Clone {
+pub fn common(log: &[PpoStepLog]) -> impl Iterator<Item = &GrpoStepLog> + Clone {
     log.iter().map(|s| &s.common)
 }
 
-/// The numbers of one final evaluation that the lesson compares.
-#[derive(Clone, Debug, Serialize)]
-pub struct Measures {
-    pub accuracy_greedy: f64,
-    pub accuracy_sampled: f64,
-    pub format_rate: f64,
-    pub format_rate_greedy: f64,
-    /// Sampled responses that write the column steps inside `<think>` (readability).
-    pub writes_steps: f64,
-    /// Sampled responses whose number is right, tags or not.
-    pub number_sampled: f64,
-    pub mean_length: f64,
-    pub pass_at_k: f64,
-    pub maj_at_k: f64,
-}
-
-impl Measures {
-    pub fn of(e: &Evaluation, problems: &[Problem]) -> Measures {
-        let n = e.sampled.texts.len().max(1) as f64;
-        let right = e
-            .sampled
-            .texts
-            .iter()
-            .zip(&e.sampled.prompt)
-            .filter(|(t, &p)| number_answer(t) == Some(problems[p].answer().to_string().as_str()))
-            .count();
-        Measures {
-            accuracy_greedy: e.accuracy_greedy,
-            accuracy_sampled: e.accuracy_sampled,
-            format_rate: e.format_rate,
-            format_rate_greedy: e.format_rate_greedy,
-            writes_steps: e.sampled.texts.iter().filter(|t| writes_steps(t)).count() as f64 / n,
-            number_sampled: right as f64 / n,
-            mean_length: e.mean_response_length,
-            pass_at_k: e.pass_at_k.last().copied().unwrap_or(f64::NAN),
-            maj_at_k: e.maj_at_k.last().copied().unwrap_or(f64::NAN),
-        }
-    }
-
-    /// The measures of each run's final evaluation.
-    pub fn per_seed(runs: &[&RunRecord], problems: &[Problem]) -> Vec<Measures> {
-        runs.iter().map(|o| Measures::of(o.eval(), problems)).collect()
-    }
+/// The measures of each run's final evaluation (summary.json's details).
+pub fn per_seed(runs: &[&RunRecord], problems: &[Problem]) -> Vec<MeasuresAtK> {
+    runs.iter().map(|o| MeasuresAtK::of(o.eval(), problems)).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -308,10 +269,11 @@ pub struct HackingHeadline {
 
 impl HackingHeadline {
     pub fn of(hack: &[&RunRecord]) -> HackingHeadline {
-        let per_run = |o: &RunRecord, f: fn(&StepLog) -> f64| trained(&o.grpo).map(f).collect::<Vec<f64>>();
-        let first5 =
-            |f: fn(&StepLog) -> f64| med(hack, |o| stats::mean(&per_run(o, f).into_iter().take(5).collect::<Vec<_>>()));
-        let last5 = |f: fn(&StepLog) -> f64| med(hack, |o| stats::mean(tail(&per_run(o, f), 5)));
+        let per_run = |o: &RunRecord, f: fn(&GrpoStepLog) -> f64| trained(&o.grpo).map(f).collect::<Vec<f64>>();
+        let first5 = |f: fn(&GrpoStepLog) -> f64| {
+            med(hack, |o| stats::mean(&per_run(o, f).into_iter().take(5).collect::<Vec<_>>()))
+        };
+        let last5 = |f: fn(&GrpoStepLog) -> f64| med(hack, |o| stats::mean(tail(&per_run(o, f), 5)));
         HackingHeadline {
             hacked_proxy_reward: last5(|s| s.reward),
             hacked_proxy_reward_start: first5(|s| s.reward),
@@ -463,8 +425,8 @@ impl PipelineHeadline {
 pub fn details(lab: &Lab, results: &PipelineResults, cost: Option<&StepCost>) -> Value {
     let has = |e| lab.cfg.has(e);
     let problems = lab.problems;
-    let per_seed = |kind: fn(u64) -> PipelineRun| json!(Measures::per_seed(&results.all(kind), problems));
-    let of = |run: PipelineRun| json!(Measures::of(results.get(run).expect("evaluated").eval(), problems));
+    let per_seed = |kind: fn(u64) -> PipelineRun| json!(per_seed(&results.all(kind), problems));
+    let of = |run: PipelineRun| json!(MeasuresAtK::of(results.get(run).expect("evaluated").eval(), problems));
     let mut d = serde_json::Map::new();
     d.insert("base".into(), of(PipelineRun::BaseEval));
     if let Some(cost) = cost.filter(|_| has(Experiment::Ppo)) {
@@ -475,7 +437,7 @@ pub fn details(lab: &Lab, results: &PipelineResults, cost: Option<&StepCost>) ->
     if has(Experiment::ColdStart) {
         let teacher = results.all(PipelineRun::ColdStart);
         d.insert("cold_start".into(), per_seed(PipelineRun::ColdStart));
-        let sft_only: Vec<Measures> = teacher.iter().map(|o| Measures::of(o.sft_eval(), problems)).collect();
+        let sft_only: Vec<MeasuresAtK> = teacher.iter().map(|o| MeasuresAtK::of(o.sft_eval(), problems)).collect();
         d.insert("cold_start_sft_only".into(), json!(sft_only));
     }
     if has(Experiment::Rejection) {
@@ -531,7 +493,7 @@ crate::metrics_row! {
 
 impl PipelineRow {
     /// The rows of an RL log; x = tokens and seconds before the step.
-    fn rl(run: &str, seed: u64, log: &[StepLog], critic: &[PpoStepLog]) -> Vec<PipelineRow> {
+    fn rl(run: &str, seed: u64, log: &[GrpoStepLog], critic: &[PpoStepLog]) -> Vec<PipelineRow> {
         let (mut tokens, mut seconds) = (0usize, 0.0);
         let mut rows = Vec::with_capacity(log.len());
         for (i, s) in log.iter().enumerate() {
@@ -613,16 +575,15 @@ pub fn metrics(results: &PipelineResults, seeds: &[u64]) -> Metrics<PipelineRow>
         }
     }
     for (o, &seed) in runs(PipelineRun::Ppo) {
-        let log: Vec<StepLog> = o.ppo.iter().map(|s| s.common.clone()).collect();
+        let log: Vec<GrpoStepLog> = o.ppo.iter().map(|s| s.common.clone()).collect();
         PipelineRow::rl("ppo_critic", seed, &log, &o.ppo).iter().for_each(|r| m.push(r));
     }
     m
 }
 
-/// samples.txt: greedy and sampled responses of every model to the first six held-out
-/// problems (first seed), with the rule's verdicts.
+/// samples.txt: the greedy and first sampled responses of every model to the first six
+/// held-out problems (first seed), with the rule's verdicts.
 pub fn samples_text(results: &PipelineResults, seed: u64, problems: &[Problem]) -> String {
-    let mut s = String::from("Greedy and sampled responses to held-out problems, first seed (acc/fmt: the rule)\n\n");
     let runs: [(PipelineRun, &str); 8] = [
         (PipelineRun::BaseEval, "base"),
         (PipelineRun::Zero(seed), "GRPO (zero)"),
@@ -633,18 +594,8 @@ pub fn samples_text(results: &PipelineResults, seed: u64, problems: &[Problem]) 
         (PipelineRun::Distill(seed), "distilled"),
         (PipelineRun::Hack(seed), "hacked"),
     ];
-    for (p, q) in problems.iter().enumerate().take(6) {
-        s.push_str(&format!("User: {}. Assistant:   (answer {})\n", q.question(), q.answer()));
-        for (run, name) in runs {
-            let Some(e) = results.get(run).and_then(|o| o.eval.as_ref()) else { continue };
-            let mut line = |kind: &str, t: &str| {
-                let (a, f) = (task::accuracy_reward(t, q), task::format_reward(t));
-                s.push_str(&format!("  [{name:18} {kind:7} acc {a} fmt {f}]{t}\n"));
-            };
-            line("greedy", &e.greedy.texts[p]);
-            line("sampled", &e.sampled.texts[p * e.samples_per_problem]);
-        }
-        s.push('\n');
-    }
-    s
+    let models: Vec<(&str, &Evaluation)> =
+        runs.iter().filter_map(|&(run, name)| Some((name, results.get(run)?.eval.as_ref()?))).collect();
+    let header = "Greedy and sampled responses to held-out problems, first seed (acc/fmt: the rule)\n\n";
+    measures::samples_text(header, problems, &models, 1, 18)
 }

@@ -8,7 +8,9 @@
 //! Equation numbers are those of chapters/07-r1-pipeline/README.md.
 
 use super::eval::prompts;
-use super::grpo::{clipped_objective, greedy_eval, is_clipped, k3, number_answer, rule_reward, writes_steps, StepLog};
+use super::grpo::{
+    clipped_objective, greedy_eval, is_clipped, k3, number_answer, rule_reward, writes_steps, GrpoStepLog,
+};
 use super::model::{causal_bias, Gpt};
 use super::sample::{sample, token_logprobs, CompletionLayout, SampleConfig, Samples};
 use super::task::{self, Problem};
@@ -222,7 +224,7 @@ pub struct CriticPpoConfig {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PpoStepLog {
     #[serde(flatten)]
-    pub common: StepLog,
+    pub common: GrpoStepLog,
     /// The critic loss (eq. 6) of the first update.
     pub value_loss: f64,
     /// How much of the returns' variance the critic explains, before its update.
@@ -250,7 +252,7 @@ pub fn train(
     let max_new = cfg.sample.max_new;
     let mut log = Vec::with_capacity(cfg.steps + 1);
     for step in 0..=cfg.steps {
-        let mut entry = PpoStepLog { common: StepLog { step, ..StepLog::default() }, ..PpoStepLog::default() };
+        let mut entry = PpoStepLog { common: GrpoStepLog { step, ..GrpoStepLog::default() }, ..PpoStepLog::default() };
         if step % cfg.eval_every.max(1) == 0 || step == cfg.steps {
             let (acc, fmt) = greedy_eval(&policy, tokenizer, &heldout, max_new)?;
             (entry.common.heldout_accuracy, entry.common.heldout_format) = (Some(acc), Some(fmt));

@@ -3,7 +3,7 @@
 //! heap measured by [`memory::measure_peak`], and seconds per step, each algorithm run
 //! alone for a few steps before the experiments start (so nothing else allocates).
 
-use super::grpo::{self, GrpoConfig, StepLog};
+use super::grpo::{self, GrpoConfig, GrpoStepLog};
 use super::load_base;
 use super::memory;
 use super::ppo_critic::{self, CriticPpoConfig};
@@ -34,7 +34,7 @@ pub struct StepCost {
 }
 
 /// Median seconds per training step (sampling + scoring + update) of a GRPO or PPO log.
-pub fn per_step_seconds<'a>(log: impl IntoIterator<Item = &'a StepLog>) -> f64 {
+pub fn per_step_seconds<'a>(log: impl IntoIterator<Item = &'a GrpoStepLog>) -> f64 {
     let v: Vec<f64> = log.into_iter().filter(|s| s.tokens > 0).map(|s| s.sample_s + s.score_s + s.update_s).collect();
     stats::median(&v)
 }
@@ -56,7 +56,7 @@ pub fn measure(grpo_cfg: &GrpoConfig, ppo_cfg: &CriticPpoConfig) -> Result<StepC
         let (base, tok) = load_base()?;
         let (policy, critic, log) = ppo_critic::train(&base, &tok, ppo_cfg, 0, 99, |_| {})?;
         // The copy is part of the measured work (the lesson's numbers include it).
-        let common: Vec<StepLog> = log.iter().map(|s| s.common.clone()).collect();
+        let common: Vec<GrpoStepLog> = log.iter().map(|s| s.common.clone()).collect();
         Ok((
             base.n_params() + policy.n_params() + critic.n_params(),
             policy.n_params() + critic.n_params(),

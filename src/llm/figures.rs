@@ -1,0 +1,239 @@
+//! Figure builders of the language-model chapters: one panel of learning curves, and
+//! chapter 6's GRPO figures (training curves, response forms, pass@k, the β sweep).
+
+use super::eval::Evaluation;
+use super::grpo::{writes_steps, GrpoFlags, GrpoStepLog};
+use super::grpo_experiments::{BetaStudy, GrpoRun};
+use super::task;
+use crate::error::Result;
+use crate::plot::{self, Band, Bars, CurvePlot};
+use crate::report::RunDir;
+use crate::stats;
+
+/// One panel of curves, in the course's style (no smoothing, linear y).
+pub fn panel(title: &str, x_label: &str, y_label: &str, bands: Vec<Band>) -> CurvePlot {
+    CurvePlot {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        log_y: false,
+        bands,
+        hlines: vec![],
+        smooth: 1,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Chapter 6: GRPO on the base model.
+// ---------------------------------------------------------------------------------------
+
+/// The x axis of GRPO's training curves.
+const GRPO_STEPS: &str = "GRPO step (updates done)";
+
+/// Every figure of chapter 6, in the order of the summary: training curves, response
+/// length and steps, pass@k and maj@k, response forms, and the β sweep when one ran.
+pub fn grpo_study(dir: &RunDir, study: &BetaStudy, grpo: &GrpoFlags) -> Result<Vec<String>> {
+    let (base, main) = (study.base_eval(), study.main());
+    let mut figures = training(dir, grpo, &main)?;
+    figures.extend(length_and_steps(dir, &main)?);
+    figures.extend(pass_maj(dir, base, &main)?);
+    figures.extend(response_forms(dir, base, &main)?);
+    if study.betas.len() > 1 {
+        figures.extend(beta_sweep(dir, study)?);
+    }
+    Ok(figures)
+}
+
+/// A band over runs (seeds) of a per-step quantity, training steps only.
+fn band(label: &str, runs: &[&GrpoRun], f: fn(&GrpoStepLog) -> f64) -> Band {
+    let steps: Vec<&GrpoStepLog> = runs[0].log.iter().filter(|s| s.tokens > 0).collect();
+    Band {
+        label: label.into(),
+        x: steps.iter().map(|s| s.step as f64 + 1.0).collect(),
+        runs: runs.iter().map(|o| o.log.iter().filter(|s| s.tokens > 0).map(f).collect()).collect(),
+    }
+}
+
+/// A band of the held-out evaluations (every few steps, x = updates done).
+fn heldout_band(label: &str, runs: &[&GrpoRun], f: fn(&GrpoStepLog) -> Option<f64>) -> Band {
+    let x: Vec<f64> = runs[0].log.iter().filter(|s| f(s).is_some()).map(|s| s.step as f64).collect();
+    Band { label: label.into(), x, runs: runs.iter().map(|o| o.log.iter().filter_map(f).collect()).collect() }
+}
+
+fn training(dir: &RunDir, grpo: &GrpoFlags, runs: &[&GrpoRun]) -> Result<Vec<String>> {
+    let n = runs.len();
+    let p = |title: &str, y: &str, bands| panel(title, GRPO_STEPS, y, bands);
+    let panels = vec![
+        p(
+            "Total reward (accuracy + format)",
+            "mean reward of the batch (0-2)",
+            vec![band("r = r_acc + r_fmt", runs, |s| s.reward)],
+        ),
+        p(
+            "Accuracy reward",
+            "share of samples",
+            vec![band("right number inside <answer>", runs, |s| s.accuracy_reward)],
+        ),
+        p(
+            "Format reward",
+            "share of samples",
+            vec![band("<think> … </think> <answer> … </answer>", runs, |s| s.format_reward)],
+        ),
+        p(
+            "Held-out problems, greedy decoding",
+            "share of problems",
+            vec![
+                heldout_band("accuracy (the rule)", runs, |s| s.heldout_accuracy),
+                heldout_band("format compliance", runs, |s| s.heldout_format),
+            ],
+        ),
+        p("KL to the reference (k3, per token)", "nats per token", vec![band("KL(π_θold ‖ π_ref)", runs, |s| s.kl)]),
+        p("Response length", "tokens per response", vec![band("mean length of the batch", runs, |s| s.length)]),
+        p(
+            &format!("Clip fraction (μ = {})", grpo.mu),
+            "share of tokens clipped",
+            vec![band("ratio outside [1−ε, 1+ε], clip active", runs, |s| s.clip_fraction)],
+        ),
+        p(
+            "Groups with zero reward spread",
+            "share of groups",
+            vec![band("all G rewards equal: advantage 0", runs, |s| s.zero_spread)],
+        ),
+    ];
+    let title = format!(
+        "GRPO on the base model: {} prompts × G = {} per step, β = {}, mean ± std over {} seed{}",
+        grpo.prompts,
+        grpo.group,
+        grpo.beta,
+        n,
+        if n == 1 { "" } else { "s" }
+    );
+    Ok(plot::curves_panels(&dir.path("training"), &title, &panels, 2)?)
+}
+
+fn length_and_steps(dir: &RunDir, runs: &[&GrpoRun]) -> Result<Vec<String>> {
+    let panels = vec![
+        panel(
+            "Mean response length (as in the R1-Zero paper)",
+            GRPO_STEPS,
+            "tokens per response",
+            vec![band("mean length of the batch", runs, |s| s.length)],
+        ),
+        panel(
+            "Do responses write column steps?",
+            GRPO_STEPS,
+            "share of samples",
+            vec![band("<think> holds ≥ 2 equations (written steps)", runs, |s| s.writes_steps)],
+        ),
+        panel(
+            "Arithmetic versus format",
+            GRPO_STEPS,
+            "share of samples",
+            vec![
+                band("the number is right (tags or not)", runs, |s| s.number_right),
+                band("accuracy reward (right number inside <answer>)", runs, |s| s.accuracy_reward),
+            ],
+        ),
+    ];
+    Ok(plot::curves_panels(
+        &dir.path("length_and_steps"),
+        "What the responses look like during GRPO (training samples, T = 1)",
+        &panels,
+        3,
+    )?)
+}
+
+fn pass_maj(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<Vec<String>> {
+    let k = base.samples_per_problem;
+    let x: Vec<f64> = (1..=k).map(|k| k as f64).collect();
+    let evals: Vec<&Evaluation> = runs.iter().filter_map(|o| o.eval.as_ref()).collect();
+    let bands = vec![
+        Band { label: "pass@k, base model".into(), x: x.clone(), runs: vec![base.pass_at_k.clone()] },
+        Band { label: "maj@k, base model".into(), x: x.clone(), runs: vec![base.maj_at_k.clone()] },
+        Band {
+            label: "pass@k, after GRPO".into(),
+            x: x.clone(),
+            runs: evals.iter().map(|e| e.pass_at_k.clone()).collect(),
+        },
+        Band { label: "maj@k, after GRPO".into(), x, runs: evals.iter().map(|e| e.maj_at_k.clone()).collect() },
+    ];
+    let plot = panel(
+        &format!("Test-time compute on {} held-out problems, before and after GRPO", base.problems),
+        "k (samples per problem, T = 1)",
+        "share of problems solved",
+        bands,
+    );
+    Ok(plot::curves(&dir.path("pass_maj_at_k"), &plot)?)
+}
+
+/// The shape of a response, by the corpus form it resembles (as in chapter 5).
+pub fn response_form(text: &str) -> &'static str {
+    let t = text.trim();
+    if task::format_ok(t) {
+        if writes_steps(t) {
+            "think steps"
+        } else {
+            "think one-shot"
+        }
+    } else if t.starts_with("<think>") && !t.contains("<answer>") {
+        "think, no answer"
+    } else if t.starts_with("<answer>") {
+        "answer only"
+    } else if t.starts_with("The answer is") && !t.contains('<') {
+        "plain text"
+    } else {
+        "other"
+    }
+}
+
+/// The forms [`response_form`] tells apart, in the figure's order.
+pub const RESPONSE_FORMS: [&str; 6] =
+    ["plain text", "answer only", "think one-shot", "think steps", "think, no answer", "other"];
+
+/// The share of an evaluation's sampled responses in each form.
+fn form_shares(e: &Evaluation) -> Vec<f64> {
+    let n = e.sampled.texts.len().max(1) as f64;
+    RESPONSE_FORMS
+        .iter()
+        .map(|f| e.sampled.texts.iter().filter(|t| response_form(t) == *f).count() as f64 / n)
+        .collect()
+}
+
+fn response_forms(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<Vec<String>> {
+    let before = form_shares(base);
+    let after: Vec<Vec<f64>> = runs.iter().filter_map(|o| o.eval.as_ref()).map(form_shares).collect();
+    let (mut categories, mut values, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in RESPONSE_FORMS.iter().enumerate() {
+        let a: Vec<f64> = after.iter().map(|v| v[i]).collect();
+        categories.extend([format!("{f}: base"), format!("{f}: GRPO")]);
+        values.extend([before[i], stats::mean(&a)]);
+        errors.extend([0.0, stats::std(&a)]);
+    }
+    let bars = Bars {
+        title: format!("What sampled responses look like, base model versus after GRPO ({} seeds)", after.len()),
+        x_label: "response form (format reward 1 only for the two 'think' forms with <answer>)".into(),
+        y_label: "share of sampled responses".into(),
+        categories,
+        values,
+        errors: Some(errors),
+    };
+    Ok(plot::bars(&dir.path("response_forms"), &bars)?)
+}
+
+fn beta_sweep(dir: &RunDir, study: &BetaStudy) -> Result<Vec<String>> {
+    let (mut kl, mut acc, mut len) = (Vec::new(), Vec::new(), Vec::new());
+    for &b in &study.betas {
+        let runs = study.at_beta(b);
+        kl.push(band(&format!("β = {b}"), &runs, |s| s.kl));
+        acc.push(heldout_band(&format!("β = {b}"), &runs, |s| s.heldout_accuracy));
+        len.push(band(&format!("β = {b}"), &runs, |s| s.length));
+    }
+    let n = study.at_beta(study.betas[0]).len();
+    let panels = vec![
+        panel("KL to the reference (k3, per token)", GRPO_STEPS, "nats per token", kl),
+        panel("Held-out accuracy, greedy", GRPO_STEPS, "share of problems", acc),
+        panel("Response length", GRPO_STEPS, "tokens per response", len),
+    ];
+    let title = format!("β sweep: the KL penalty holds the policy near the base model (mean ± std over {n} seeds)");
+    Ok(plot::curves_panels(&dir.path("beta_sweep"), &title, &panels, 3)?)
+}
