@@ -263,9 +263,8 @@ pub struct RunRecord {
     pub hack: Option<FlawedRewardFit>,
     /// SFT examples learned from (cold start, rejection, distillation).
     pub sft_examples: usize,
+    /// Wall seconds of the whole run (on one core, beside the other runs).
     pub seconds: f64,
-    /// Seconds of the RL phase alone (cold start: without its SFT).
-    pub rl_seconds: f64,
 }
 
 impl RunRecord {
@@ -400,7 +399,7 @@ impl Lab<'_> {
         evaluate(model, self.tokenizer, self.problems, self.cfg.samples, &cfg, &mut rng::seeded(seed, stream))
     }
 
-    /// GRPO from `init` (which is also the reference), timed, then evaluated.
+    /// GRPO from `init` (which is also the reference), then the final evaluation.
     fn grpo_from(
         &self,
         init: &Gpt,
@@ -409,13 +408,11 @@ impl Lab<'_> {
         (name, seed, progress): (&str, u64, &SharedProgress),
         out: &mut RunRecord,
     ) -> Result<Gpt> {
-        let t = Instant::now();
         let (model, log) = grpo::train_with_reward(init, self.tokenizer, cfg, seed, 1, reward, |s| {
             if s.tokens > 0 {
                 progress.tick(1, || format!("{name}: seed {seed} step {}: reward {:.2}", s.step, s.reward))
             }
         })?;
-        out.rl_seconds = t.elapsed().as_secs_f64();
         out.grpo = log;
         out.eval = Some(self.final_eval(&model, seed, 3)?);
         Ok(model)
@@ -442,6 +439,8 @@ impl Lab<'_> {
         Ok(model)
     }
 
+    /// One run: trains the model `run` names (phase 2 from the teacher's answers in
+    /// `earlier`) and evaluates it, or only evaluates a base model.
     fn run_one(
         &self,
         run: PipelineRun,
@@ -463,7 +462,6 @@ impl Lab<'_> {
                 self.grpo_from(self.small, &cfg, &rule, ("small RL", seed, progress), &mut out)?;
             }
             PipelineRun::Ppo(seed) => {
-                let t = Instant::now();
                 let cfg = critic_ppo_config(rl, self.critic);
                 let (model, _critic, log) = ppo_critic::train(self.base, tokenizer, &cfg, seed, 1, |s| {
                     let s = &s.common;
@@ -471,7 +469,6 @@ impl Lab<'_> {
                         progress.tick(1, || format!("ppo: seed {seed} step {}: reward {:.2}", s.step, s.reward))
                     }
                 })?;
-                out.rl_seconds = t.elapsed().as_secs_f64();
                 out.ppo = log;
                 out.eval = Some(self.final_eval(&model, seed, 3)?);
             }
