@@ -6,7 +6,7 @@
 use super::eval::{prompts, Evaluation};
 use super::reward_model::{self, FitConfig, RewardModel};
 use super::{sample, task, Gpt, Problem, SampleConfig, Tokenizer};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rng;
 use serde::Serialize;
 
@@ -48,8 +48,7 @@ fn labelled_answers(
     let per = 4;
     let ps: Vec<Problem> = (0..n.div_ceil(per)).map(|_| Problem::sample_train(&mut r)).collect();
     let prompts = prompts(tokenizer, &ps)?;
-    let s = sample(base, tokenizer, &prompts, per, sampling, &mut r)
-        .map_err(|e| Error::invalid("reward-model data", e, "candle failed"))?;
+    let s = sample(base, tokenizer, &prompts, per, sampling, &mut r)?;
     let xs = s.texts.iter().map(|t| reward_model::features(tokenizer, t)).collect();
     let ys = s.texts.iter().zip(&s.prompt).map(|(t, &p)| reward_model::label(t, &ps[p])).collect();
     Ok((xs, ys))

@@ -96,14 +96,13 @@ pub fn train(
     stream: u64,
     mut on_step: impl FnMut(&SftLog),
 ) -> Result<(Gpt, Vec<SftLog>)> {
-    let c = |e: candle_core::Error| Error::invalid("SFT", e, "candle failed");
     if data.is_empty() {
         return Err(Error::invalid("SFT data", 0, "needs at least one example"));
     }
     let mut rng = crate::rng::seeded(seed, stream);
-    let model = init.duplicate().map_err(c)?;
+    let model = init.duplicate()?;
     let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
-    let mut opt = AdamW::new(model.vars(), params).map_err(c)?;
+    let mut opt = AdamW::new(model.vars(), params)?;
     let heldout = test_problems(cfg.eval_problems);
     let started = Instant::now();
     let mut order: Vec<usize> = Vec::new();
@@ -126,13 +125,13 @@ pub fn train(
                 }
                 batch.push(&data[order.pop().expect("refilled above")]);
             }
-            let loss = sft_loss(&model, &batch).map_err(c)?;
-            let value = loss.to_scalar::<f32>().map_err(c)? as f64;
+            let loss = sft_loss(&model, &batch)?;
+            let value = loss.to_scalar::<f32>()? as f64;
             if !value.is_finite() {
                 return Err(Error::NonFinite { what: "the SFT loss".into(), step: step as u64 });
             }
             entry.loss = Some(value);
-            opt.backward_step(&loss).map_err(c)?;
+            opt.backward_step(&loss)?;
             tokens += batch.iter().map(|e| e.completion.len()).sum::<usize>();
         }
         entry.tokens = tokens;
