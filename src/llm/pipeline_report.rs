@@ -599,3 +599,36 @@ pub fn samples_text(results: &PipelineResults, seed: u64, problems: &[Problem]) 
     let header = "Greedy and sampled responses to held-out problems, first seed (acc/fmt: the rule)\n\n";
     measures::samples_text(header, problems, &models, 1, 18)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Row;
+
+    fn step(step: usize, tokens: usize, heldout: Option<f64>) -> GrpoStepLog {
+        GrpoStepLog { step, tokens, heldout_accuracy: heldout, sample_s: 1.0, ..GrpoStepLog::default() }
+    }
+
+    #[test]
+    fn tokens_to_counts_the_tokens_sampled_before_the_evaluation() {
+        let log = [step(0, 100, Some(0.5)), step(1, 120, None), step(2, 90, Some(0.9)), step(3, 0, Some(1.0))];
+        assert_eq!(tokens_to(&log, 0.9), 220.0);
+        assert_eq!(tokens_to(&log, 0.5), 0.0);
+        assert!(tokens_to(&log[..2], 0.9).is_nan());
+        assert_eq!(known(f64::NAN), None);
+    }
+
+    #[test]
+    fn rows_count_before_the_step_and_leave_what_a_run_lacks_empty() {
+        let rows = PipelineRow::rl("zero", 7, &[step(0, 100, Some(0.5)), step(1, 0, None)], &[]);
+        assert_eq!((rows[1].tokens, rows[1].seconds), (100, 1.0));
+        let cells = rows[1].cells();
+        let col = |name: &str| PipelineRow::columns().iter().position(|c| *c == name).unwrap();
+        assert_eq!(cells[col("heldout_accuracy")], "");
+        assert_eq!(cells[col("value_loss")], "");
+        assert_eq!(cells[col("run")], "zero");
+        let log = [SftLog { step: 0, loss: Some(0.5), tokens: 10, seconds: 0.1, ..SftLog::default() }];
+        let cells = PipelineRow::sft("distill", 7, &log)[0].cells();
+        assert_eq!((cells[col("sft_loss")].as_str(), cells[col("reward")].as_str()), ("0.5", ""));
+    }
+}
