@@ -5,7 +5,7 @@ use super::model::Gpt;
 use super::sample::{sample, SampleConfig, Samples};
 use super::task::{accuracy_reward, extract_answer, format_ok, r1_prompt, Problem};
 use super::tokenizer::Tokenizer;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use rand::Rng;
 use serde::Serialize;
 
@@ -81,16 +81,14 @@ pub fn evaluate(
     cfg: &SampleConfig,
     rng: &mut impl Rng,
 ) -> Result<Evaluation> {
-    let c = |e: candle_core::Error| Error::invalid("evaluation", e, "candle failed");
     let prompts = prompts(tokenizer, problems)?;
-    let greedy =
-        sample(model, tokenizer, &prompts, 1, &SampleConfig { temperature: 0.0, ..cfg.clone() }, rng).map_err(c)?;
+    let greedy = sample(model, tokenizer, &prompts, 1, &SampleConfig { temperature: 0.0, ..cfg.clone() }, rng)?;
     let started = std::time::Instant::now();
     // In chunks, so the batch stays a size the cache handles well.
     let mut sampled = Samples::default();
     let chunk = (256 / n).max(1);
     for (i, ps) in prompts.chunks(chunk).enumerate() {
-        let s = sample(model, tokenizer, ps, n, cfg, rng).map_err(c)?;
+        let s = sample(model, tokenizer, ps, n, cfg, rng)?;
         sampled.prompt.extend(s.prompt.iter().map(|p| p + i * chunk));
         sampled.ids.extend(s.ids);
         sampled.texts.extend(s.texts);

@@ -2,9 +2,9 @@
 //! chapter 6's GRPO figures (training curves, response forms, pass@k, the β sweep).
 
 use super::eval::Evaluation;
-use super::grpo::{writes_steps, GrpoFlags, GrpoStepLog};
+use super::grpo::{GrpoFlags, GrpoStepLog};
 use super::grpo_experiments::{BetaStudy, GrpoRun};
-use super::task;
+use super::task::ResponseForm;
 use crate::error::Result;
 use crate::plot::{self, Band, Bars, CurvePlot};
 use crate::report::RunDir;
@@ -166,36 +166,24 @@ fn pass_maj(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<Vec<St
     Ok(plot::curves(&dir.path("pass_maj_at_k"), &plot)?)
 }
 
-/// The shape of a response, by the corpus form it resembles (as in chapter 5).
-pub fn response_form(text: &str) -> &'static str {
-    let t = text.trim();
-    if task::format_ok(t) {
-        if writes_steps(t) {
-            "think steps"
-        } else {
-            "think one-shot"
-        }
-    } else if t.starts_with("<think>") && !t.contains("<answer>") {
-        "think, no answer"
-    } else if t.starts_with("<answer>") {
-        "answer only"
-    } else if t.starts_with("The answer is") && !t.contains('<') {
-        "plain text"
-    } else {
-        "other"
+/// The label of a response form in chapter 6's figure.
+fn form_label(form: ResponseForm) -> &'static str {
+    match form {
+        ResponseForm::PlainText => "plain text",
+        ResponseForm::AnswerOnly => "answer only",
+        ResponseForm::ThinkOneShot => "think one-shot",
+        ResponseForm::ThinkSteps => "think steps",
+        ResponseForm::ThinkNoAnswer => "think, no answer",
+        ResponseForm::Other => "other",
     }
 }
-
-/// The forms [`response_form`] tells apart, in the figure's order.
-pub const RESPONSE_FORMS: [&str; 6] =
-    ["plain text", "answer only", "think one-shot", "think steps", "think, no answer", "other"];
 
 /// The share of an evaluation's sampled responses in each form.
 fn form_shares(e: &Evaluation) -> Vec<f64> {
     let n = e.sampled.texts.len().max(1) as f64;
-    RESPONSE_FORMS
+    ResponseForm::ALL
         .iter()
-        .map(|f| e.sampled.texts.iter().filter(|t| response_form(t) == *f).count() as f64 / n)
+        .map(|f| e.sampled.texts.iter().filter(|t| ResponseForm::of(t) == *f).count() as f64 / n)
         .collect()
 }
 
@@ -203,7 +191,7 @@ fn response_forms(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<
     let before = form_shares(base);
     let after: Vec<Vec<f64>> = runs.iter().filter_map(|o| o.eval.as_ref()).map(form_shares).collect();
     let (mut categories, mut values, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, f) in RESPONSE_FORMS.iter().enumerate() {
+    for (i, f) in ResponseForm::ALL.map(form_label).iter().enumerate() {
         let a: Vec<f64> = after.iter().map(|v| v[i]).collect();
         categories.extend([format!("{f}: base"), format!("{f}: GRPO")]);
         values.extend([before[i], stats::mean(&a)]);

@@ -407,10 +407,9 @@ pub struct GrpoStepLog {
 
 /// Greedy accuracy and format rate on held-out problems (no sampling, so no RNG).
 pub fn greedy_eval(model: &Gpt, tokenizer: &Tokenizer, problems: &[Problem], max_new: usize) -> Result<(f64, f64)> {
-    let c = |e: candle_core::Error| Error::invalid("held-out evaluation", e, "candle failed");
     let prompts = super::eval::prompts(tokenizer, problems)?;
     let cfg = SampleConfig { temperature: 0.0, top_k: 0, max_new };
-    let s = sample(model, tokenizer, &prompts, 1, &cfg, &mut crate::rng::seeded(0, 0)).map_err(c)?;
+    let s = sample(model, tokenizer, &prompts, 1, &cfg, &mut crate::rng::seeded(0, 0))?;
     let n = problems.len() as f64;
     let acc = s.texts.iter().zip(problems).map(|(t, p)| task::accuracy_reward(t, p)).sum::<f64>() / n;
     let fmt = s.texts.iter().map(|t| task::format_reward(t)).sum::<f64>() / n;
@@ -448,11 +447,10 @@ pub fn train_with_reward(
     reward: &(dyn Fn(&str, &Problem) -> f64 + Sync),
     mut on_step: impl FnMut(&GrpoStepLog),
 ) -> Result<(Gpt, Vec<GrpoStepLog>)> {
-    let c = |e: candle_core::Error| Error::invalid("GRPO", e, "candle failed");
     let mut rng = crate::rng::seeded(seed, stream);
-    let policy = base.duplicate().map_err(c)?;
+    let policy = base.duplicate()?;
     let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
-    let mut opt = AdamW::new(policy.vars(), params).map_err(c)?;
+    let mut opt = AdamW::new(policy.vars(), params)?;
     let heldout = task::test_problems(cfg.eval_problems);
     let (g, max_new) = (cfg.group, cfg.sample.max_new);
     let mut log = Vec::with_capacity(cfg.steps + 1);
@@ -473,7 +471,7 @@ pub fn train_with_reward(
         let t = Instant::now();
         let problems: Vec<Problem> = (0..cfg.prompts).map(|_| Problem::sample_train(&mut rng)).collect();
         let prompts = super::eval::prompts(tokenizer, &problems)?;
-        let s: Samples = sample(&policy, tokenizer, &prompts, g, &cfg.sample, &mut rng).map_err(c)?;
+        let s: Samples = sample(&policy, tokenizer, &prompts, g, &cfg.sample, &mut rng)?;
         entry.sample_s = t.elapsed().as_secs_f64();
 
         // 2. Score: rule rewards (eq. 1), group advantages (eq. 2), reference log-probs.
@@ -483,7 +481,7 @@ pub fn train_with_reward(
         let advantages = group_advantages(&totals, g, cfg.adv_eps);
         let rows: Vec<Vec<u32>> = s.prompt.iter().map(|&p| prompts[p].clone()).collect();
         let lengths: Vec<usize> = s.ids.iter().map(Vec::len).collect();
-        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids).map_err(c)?;
+        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids)?;
         let logp_ref = logp_ref.detach();
         entry.score_s = t.elapsed().as_secs_f64();
 
@@ -493,15 +491,15 @@ pub fn train_with_reward(
         let mut logp_old: Option<Tensor> = None;
         let mut clipped = 0usize;
         for k in 0..cfg.mu {
-            let (logp, mask) = token_logprobs(&policy, &rows, &s.ids).map_err(c)?;
+            let (logp, mask) = token_logprobs(&policy, &rows, &s.ids)?;
             let old = logp_old.get_or_insert_with(|| logp.detach()).clone();
-            let loss = grpo_loss(&logp, &old, &logp_ref, &mask, &advantages, &cfg.loss).map_err(c)?;
-            let value = loss.to_scalar::<f32>().map_err(c)? as f64;
+            let loss = grpo_loss(&logp, &old, &logp_ref, &mask, &advantages, &cfg.loss)?;
+            let value = loss.to_scalar::<f32>()? as f64;
             if !value.is_finite() {
                 return Err(Error::NonFinite { what: "the GRPO loss".into(), step: step as u64 });
             }
             // Diagnostics from the pure functions on the same numbers.
-            let (lp, lo) = (ragged(&logp, &lengths).map_err(c)?, ragged(&old, &lengths).map_err(c)?);
+            let (lp, lo) = (ragged(&logp, &lengths)?, ragged(&old, &lengths)?);
             for (i, (a, b)) in lp.iter().zip(&lo).enumerate() {
                 clipped += a
                     .iter()
@@ -511,12 +509,12 @@ pub fn train_with_reward(
             }
             if k == 0 {
                 entry.loss = value;
-                let lr = ragged(&logp_ref, &lengths).map_err(c)?;
+                let lr = ragged(&logp_ref, &lengths)?;
                 let kls: Vec<Vec<f64>> =
                     lp.iter().zip(&lr).map(|(a, b)| a.iter().zip(b).map(|(x, y)| k3(*x, *y)).collect()).collect();
                 entry.kl = aggregate(&kls, Aggregation::Token, max_new);
             }
-            opt.backward_step(&loss).map_err(c)?;
+            opt.backward_step(&loss)?;
         }
         entry.update_s = t.elapsed().as_secs_f64();
 

@@ -140,6 +140,55 @@ pub fn format_reward(completion: &str) -> f64 {
     }
 }
 
+/// The shape of a response, by the corpus form (chapter 5) it resembles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseForm {
+    /// `The answer is 132.`, no tags.
+    PlainText,
+    /// `<answer> 132 </answer>` without `<think>`.
+    AnswerOnly,
+    /// The right format with one equation inside `<think>`.
+    ThinkOneShot,
+    /// The right format with written column steps: two or more equations inside `<think>`.
+    ThinkSteps,
+    /// `<think>` without `<answer>`.
+    ThinkNoAnswer,
+    Other,
+}
+
+impl ResponseForm {
+    /// Every form, in the figures' order.
+    pub const ALL: [ResponseForm; 6] = [
+        ResponseForm::PlainText,
+        ResponseForm::AnswerOnly,
+        ResponseForm::ThinkOneShot,
+        ResponseForm::ThinkSteps,
+        ResponseForm::ThinkNoAnswer,
+        ResponseForm::Other,
+    ];
+
+    pub fn of(text: &str) -> ResponseForm {
+        let t = text.trim();
+        if format_ok(t) {
+            // The right format starts with <think>: count the equations before </think>.
+            let think = t.split("</think>").next().unwrap_or("");
+            if think.matches('=').count() >= 2 {
+                ResponseForm::ThinkSteps
+            } else {
+                ResponseForm::ThinkOneShot
+            }
+        } else if t.starts_with("<think>") && !t.contains("<answer>") {
+            ResponseForm::ThinkNoAnswer
+        } else if t.starts_with("<answer>") {
+            ResponseForm::AnswerOnly
+        } else if t.starts_with("The answer is") && !t.contains('<') {
+            ResponseForm::PlainText
+        } else {
+            ResponseForm::Other
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +231,17 @@ mod tests {
         assert_eq!(accuracy_reward("<answer> 632 </answer><answer> 1 </answer>", &p), 1.0);
         assert_eq!(accuracy_reward("The answer is 632.", &p), 0.0);
         assert_eq!(extract_answer("</answer> <answer> 5 </answer>"), Some("5"));
+    }
+
+    #[test]
+    fn response_forms() {
+        let form = ResponseForm::of;
+        assert_eq!(form(" <think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"), ResponseForm::ThinkSteps);
+        assert_eq!(form("<think> 47+85=132 </think> <answer> 132 </answer>"), ResponseForm::ThinkOneShot);
+        assert_eq!(form("<think> 7+5=12 so"), ResponseForm::ThinkNoAnswer);
+        assert_eq!(form("<answer> 132 </answer>"), ResponseForm::AnswerOnly);
+        assert_eq!(form("The answer is 132."), ResponseForm::PlainText);
+        assert_eq!(form("The answer is <answer>"), ResponseForm::Other);
     }
 
     #[test]
