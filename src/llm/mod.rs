@@ -13,15 +13,20 @@ pub mod eval; // accuracy, format rate, pass@k, maj@k
 pub mod figures; // curve panels and chapter 6's GRPO figures
 pub mod grpo; // GRPO: rule rewards, group advantages, k3 KL, the clipped loss, the loop
 pub mod grpo_experiments; // chapter 6: main runs and a β sweep on the job pool; headline, metrics
+pub mod hacking; // chapter 7's reward hacking: flawed rewards fitted, the hacked answers
 pub mod measures; // the numbers the lessons compare about one evaluation; samples.txt
 pub mod memory; // a counting allocator (peak heap) and the training state's bytes
 pub mod model; // the GPT: embeddings, causal attention, MLP, KV cache
 pub mod pipeline; // R1's data: cold-start traces, rejection sampling
+pub mod pipeline_experiments; // chapter 7's experiments: flags, runs, the job list
+pub mod pipeline_figures; // chapter 7's figures
+pub mod pipeline_report; // chapter 7's headline, details, metrics rows, samples
 pub mod ppo_critic; // RLHF-style PPO: critic with a value head, KL in the reward, token GAE
 pub mod pretrain; // next-token cross-entropy, AdamW, warm-up + cosine
 pub mod reward_model; // flawed rewards: a tags-only check, a bag-of-tokens reward model
 pub mod sample; // batched KV-cache sampling, token log-probabilities
 pub mod sft; // supervised fine-tuning on response tokens only
+pub mod step_cost; // PPO-with-a-critic versus GRPO: parameters, memory, seconds per step
 pub mod task; // 3-digit addition, the R1-Zero template, rule rewards
 pub mod tokenizer; // characters + tags + template text as tokens
 

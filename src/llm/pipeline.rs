@@ -8,7 +8,7 @@ use super::sample::{sample, SampleConfig};
 use super::sft::Example;
 use super::task::{accuracy_reward, format_ok, Problem};
 use super::tokenizer::Tokenizer;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use rand::Rng;
 
 /// A clean, readable trace: the column steps inside `<think>`, then the answer, e.g.
@@ -78,12 +78,11 @@ pub fn rejection_sample(
     cfg: &SampleConfig,
     rng: &mut impl Rng,
 ) -> Result<RejectionSet> {
-    let c = |e: candle_core::Error| Error::invalid("rejection sampling", e, "candle failed");
     let all = prompts(tokenizer, problems)?;
     let chunk = (256 / per_problem.max(1)).max(1);
     let mut set = RejectionSet::default();
     for (i, ps) in all.chunks(chunk).enumerate() {
-        let s = sample(model, tokenizer, ps, per_problem, cfg, rng).map_err(c)?;
+        let s = sample(model, tokenizer, ps, per_problem, cfg, rng)?;
         set.drawn += s.texts.len();
         for (text, &p) in s.texts.iter().zip(&s.prompt) {
             let problem = problems[i * chunk + p];

@@ -172,9 +172,34 @@ fn padded(rows: &[Vec<f64>], l: usize) -> candle_core::Result<Tensor> {
 // The training loop.
 // ---------------------------------------------------------------------------------------
 
-/// PPO's hyper-parameters.
+/// The critic's own flags: its learning rate and the token-level GAE's γ and λ (the
+/// rest of [`CriticPpoConfig`] matches GRPO's, so that the two compare like for like).
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct CriticFlags {
+    /// PPO: AdamW learning rate of the critic
+    #[arg(long, default_value_t = 1e-3)]
+    pub critic_lr: f64,
+    /// PPO: discount γ of the token-level GAE
+    #[arg(long, default_value_t = 1.0)]
+    pub gamma: f64,
+    /// PPO: λ of the token-level GAE
+    #[arg(long, default_value_t = 0.95)]
+    pub lambda: f64,
+}
+
+impl CriticFlags {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.critic_lr > 0.0 && self.critic_lr <= 1.0) {
+            return Err(Error::invalid("--critic-lr", self.critic_lr, "must lie in (0, 1]"));
+        }
+        crate::error::check_range("--gamma", self.gamma, 0.0, 1.0)?;
+        crate::error::check_range("--lambda", self.lambda, 0.0, 1.0)
+    }
+}
+
+/// PPO-with-a-critic's hyper-parameters (not `ppo::PpoConfig`, the control chapters' PPO).
 #[derive(Clone, Debug, Serialize)]
-pub struct PpoConfig {
+pub struct CriticPpoConfig {
     pub steps: usize,
     /// Prompts per step, one response each (GRPO draws a group per prompt instead).
     pub prompts: usize,
@@ -211,18 +236,17 @@ pub struct PpoStepLog {
 pub fn train(
     base: &Gpt,
     tokenizer: &Tokenizer,
-    cfg: &PpoConfig,
+    cfg: &CriticPpoConfig,
     seed: u64,
     stream: u64,
     mut on_step: impl FnMut(&PpoStepLog),
 ) -> Result<(Gpt, Critic, Vec<PpoStepLog>)> {
-    let c = |e: candle_core::Error| Error::invalid("PPO", e, "candle failed");
     let mut rng = crate::rng::seeded(seed, stream);
-    let policy = base.duplicate().map_err(c)?;
-    let critic = Critic::new(base).map_err(c)?;
+    let policy = base.duplicate()?;
+    let critic = Critic::new(base)?;
     let adam = |lr| ParamsAdamW { lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
-    let mut opt_actor = AdamW::new(policy.vars(), adam(cfg.lr)).map_err(c)?;
-    let mut opt_critic = AdamW::new(critic.vars(), adam(cfg.critic_lr)).map_err(c)?;
+    let mut opt_actor = AdamW::new(policy.vars(), adam(cfg.lr))?;
+    let mut opt_critic = AdamW::new(critic.vars(), adam(cfg.critic_lr))?;
     let heldout = task::test_problems(cfg.eval_problems);
     let max_new = cfg.sample.max_new;
     let mut log = Vec::with_capacity(cfg.steps + 1);
@@ -242,7 +266,7 @@ pub fn train(
         let t = Instant::now();
         let problems: Vec<Problem> = (0..cfg.prompts).map(|_| Problem::sample_train(&mut rng)).collect();
         let prompt_ids = prompts(tokenizer, &problems)?;
-        let s: Samples = sample(&policy, tokenizer, &prompt_ids, 1, &cfg.sample, &mut rng).map_err(c)?;
+        let s: Samples = sample(&policy, tokenizer, &prompt_ids, 1, &cfg.sample, &mut rng)?;
         entry.common.sample_s = t.elapsed().as_secs_f64();
 
         // 2. Score: rule reward, log π_old and log π_ref of every token, the critic's
@@ -252,13 +276,13 @@ pub fn train(
         let rows: Vec<Vec<u32>> = s.prompt.iter().map(|&p| prompt_ids[p].clone()).collect();
         let lengths: Vec<usize> = s.ids.iter().map(Vec::len).collect();
         let l = lengths.iter().copied().max().unwrap_or(1).max(1);
-        let (logp0, mask) = token_logprobs(&policy, &rows, &s.ids).map_err(c)?;
+        let (logp0, mask) = token_logprobs(&policy, &rows, &s.ids)?;
         let logp_old = logp0.detach();
-        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids).map_err(c)?;
-        let (values0, _) = critic.values(&rows, &s.ids).map_err(c)?;
-        let lo = ragged(&logp_old, &lengths).map_err(c)?;
-        let lr = ragged(&logp_ref.detach(), &lengths).map_err(c)?;
-        let v = ragged(&values0.detach(), &lengths).map_err(c)?;
+        let (logp_ref, _) = token_logprobs(base, &rows, &s.ids)?;
+        let (values0, _) = critic.values(&rows, &s.ids)?;
+        let lo = ragged(&logp_old, &lengths)?;
+        let lr = ragged(&logp_ref.detach(), &lengths)?;
+        let v = ragged(&values0.detach(), &lengths)?;
         let (mut adv, mut ret) = (Vec::with_capacity(lo.len()), Vec::with_capacity(lo.len()));
         for i in 0..lo.len() {
             let r = token_rewards(&lo[i], &lr[i], rewards[i], cfg.beta);
@@ -267,8 +291,8 @@ pub fn train(
             ret.push(g);
         }
         let adv = whiten(&adv);
-        let adv_t = padded(&adv, l).map_err(c)?;
-        let ret_t = padded(&ret, l).map_err(c)?;
+        let adv_t = padded(&adv, l)?;
+        let ret_t = padded(&ret, l)?;
         let flat = |x: &[Vec<f64>]| x.iter().flatten().copied().collect::<Vec<f64>>();
         entry.explained_variance = crate::estimators::explained_variance(&flat(&v), &flat(&ret));
         entry.common.score_s = t.elapsed().as_secs_f64();
@@ -277,21 +301,21 @@ pub fn train(
         let t = Instant::now();
         let mut clipped = 0usize;
         for k in 0..cfg.mu {
-            let logp = if k == 0 { logp0.clone() } else { token_logprobs(&policy, &rows, &s.ids).map_err(c)?.0 };
-            let loss = actor_loss(&logp, &logp_old, &mask, &adv_t, cfg.clip_eps).map_err(c)?;
-            let value = loss.to_scalar::<f32>().map_err(c)? as f64;
+            let logp = if k == 0 { logp0.clone() } else { token_logprobs(&policy, &rows, &s.ids)?.0 };
+            let loss = actor_loss(&logp, &logp_old, &mask, &adv_t, cfg.clip_eps)?;
+            let value = loss.to_scalar::<f32>()? as f64;
             if !value.is_finite() {
                 return Err(Error::NonFinite { what: "the PPO actor loss".into(), step: step as u64 });
             }
-            let lp = ragged(&logp, &lengths).map_err(c)?;
+            let lp = ragged(&logp, &lengths)?;
             for i in 0..lp.len() {
                 clipped += (0..lp[i].len())
                     .filter(|&t| is_clipped((lp[i][t] - lo[i][t]).exp(), adv[i][t], cfg.clip_eps))
                     .count();
             }
-            let values = if k == 0 { values0.clone() } else { critic.values(&rows, &s.ids).map_err(c)?.0 };
-            let vloss = value_loss(&values, &ret_t, &mask).map_err(c)?;
-            let vvalue = vloss.to_scalar::<f32>().map_err(c)? as f64;
+            let values = if k == 0 { values0.clone() } else { critic.values(&rows, &s.ids)?.0 };
+            let vloss = value_loss(&values, &ret_t, &mask)?;
+            let vvalue = vloss.to_scalar::<f32>()? as f64;
             if !vvalue.is_finite() {
                 return Err(Error::NonFinite { what: "the PPO critic loss".into(), step: step as u64 });
             }
@@ -302,8 +326,8 @@ pub fn train(
                     lp.iter().zip(&lr).map(|(a, b)| a.iter().zip(b).map(|(x, y)| k3(*x, *y)).collect()).collect();
                 entry.common.kl = super::grpo::aggregate(&kls, super::grpo::Aggregation::Token, max_new);
             }
-            opt_actor.backward_step(&loss).map_err(c)?;
-            opt_critic.backward_step(&vloss).map_err(c)?;
+            opt_actor.backward_step(&loss)?;
+            opt_critic.backward_step(&vloss)?;
         }
         entry.common.update_s = t.elapsed().as_secs_f64();
 

@@ -75,9 +75,9 @@ pub struct SftConfig {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SftLog {
     pub step: usize,
-    /// The loss of the step's batch (before its update); NaN on the last record, which
+    /// The loss of the step's batch (before its update); None on the last record, which
     /// holds only the final evaluation.
-    pub loss: f64,
+    pub loss: Option<f64>,
     /// Response tokens learned from so far.
     pub tokens: usize,
     pub seconds: f64,
@@ -96,20 +96,19 @@ pub fn train(
     stream: u64,
     mut on_step: impl FnMut(&SftLog),
 ) -> Result<(Gpt, Vec<SftLog>)> {
-    let c = |e: candle_core::Error| Error::invalid("SFT", e, "candle failed");
     if data.is_empty() {
         return Err(Error::invalid("SFT data", 0, "needs at least one example"));
     }
     let mut rng = crate::rng::seeded(seed, stream);
-    let model = init.duplicate().map_err(c)?;
+    let model = init.duplicate()?;
     let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
-    let mut opt = AdamW::new(model.vars(), params).map_err(c)?;
+    let mut opt = AdamW::new(model.vars(), params)?;
     let heldout = test_problems(cfg.eval_problems);
     let started = Instant::now();
     let mut order: Vec<usize> = Vec::new();
     let (mut log, mut tokens) = (Vec::with_capacity(cfg.steps + 1), 0usize);
     for step in 0..=cfg.steps {
-        let mut entry = SftLog { step, loss: f64::NAN, ..SftLog::default() };
+        let mut entry = SftLog { step, ..SftLog::default() };
         if step % cfg.eval_every.max(1) == 0 || step == cfg.steps {
             let (acc, fmt) = greedy_eval(&model, tokenizer, &heldout, cfg.max_new)?;
             (entry.heldout_accuracy, entry.heldout_format) = (Some(acc), Some(fmt));
@@ -126,12 +125,13 @@ pub fn train(
                 }
                 batch.push(&data[order.pop().expect("refilled above")]);
             }
-            let loss = sft_loss(&model, &batch).map_err(c)?;
-            entry.loss = loss.to_scalar::<f32>().map_err(c)? as f64;
-            if !entry.loss.is_finite() {
+            let loss = sft_loss(&model, &batch)?;
+            let value = loss.to_scalar::<f32>()? as f64;
+            if !value.is_finite() {
                 return Err(Error::NonFinite { what: "the SFT loss".into(), step: step as u64 });
             }
-            opt.backward_step(&loss).map_err(c)?;
+            entry.loss = Some(value);
+            opt.backward_step(&loss)?;
             tokens += batch.iter().map(|e| e.completion.len()).sum::<usize>();
         }
         entry.tokens = tokens;
