@@ -12,14 +12,12 @@ pub mod flat;
 pub mod gaussian;
 pub mod mlp;
 pub mod optim;
-pub mod parallel;
 pub mod policy;
 pub mod value;
 
 pub use gaussian::{gaussian_entropy, gaussian_log_prob, gaussian_log_prob_plain, sample_gaussian};
 pub use mlp::{Activation, Mlp, PlainMlp};
 pub use optim::{adam, clip_grad_norm};
-pub use parallel::one_thread_per_run;
 pub use policy::{entropy, log_probs, log_probs_of, sample_categorical, sample_with_log_prob};
 
 use crate::error::{Error, Result};

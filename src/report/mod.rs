@@ -8,7 +8,6 @@ pub mod html;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -79,12 +78,6 @@ impl Summary {
             }
             other => Err(Error::invalid("headline", other, "must serialise to a JSON object")),
         }
-    }
-
-    /// Adds a headline number (or string, list, bool).
-    pub fn headline(&mut self, key: &str, value: impl Serialize) {
-        let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        self.headline.insert(key.to_string(), v);
     }
 
     /// Prints the headline numbers named by `keys` as a two-column table.
@@ -188,31 +181,6 @@ impl<R: Row> Metrics<R> {
     /// The CSV text, header first.
     pub fn text(&self) -> &str {
         &self.text
-    }
-
-    pub fn write(&self, dir: &RunDir) -> Result<()> {
-        dir.write("metrics.csv", &self.text)
-    }
-}
-
-/// `metrics.csv`: one row per episode or update per seed, in memory until written.
-#[derive(Clone, Debug)]
-pub struct UntypedMetrics {
-    columns: Vec<String>,
-    text: String,
-}
-
-impl UntypedMetrics {
-    pub fn new(columns: &[&str]) -> UntypedMetrics {
-        UntypedMetrics { columns: columns.iter().map(|c| c.to_string()).collect(), text: columns.join(",") + "\n" }
-    }
-
-    /// Appends a row; it must have one value per column.
-    pub fn push(&mut self, row: &[&dyn Display]) {
-        debug_assert_eq!(row.len(), self.columns.len(), "metrics row does not match the columns");
-        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        self.text.push_str(&cells.join(","));
-        self.text.push('\n');
     }
 
     pub fn write(&self, dir: &RunDir) -> Result<()> {
