@@ -93,9 +93,10 @@ pub fn run(mut args: Args) -> Result<Summary> {
 
     // Peak heap, parameters and seconds of one PPO step and one GRPO step, each measured
     // alone before the runs (nothing else allocates meanwhile).
-    let cost = match args.pipeline.has(Experiment::Ppo) {
-        true => Some(probe_step_cost(&args.rl, &args.critic, ctx.quick)?),
-        false => None,
+    let cost = if args.pipeline.has(Experiment::Ppo) {
+        Some(probe_step_cost(&args.rl, &args.critic, ctx.quick)?)
+    } else {
+        None
     };
 
     // Every run of every experiment: phase 1 from the shipped models, phase 2 on the
