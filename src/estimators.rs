@@ -68,7 +68,7 @@ pub fn kl_k1(log_ratios: &[f64]) -> f64 {
 }
 
 /// The low-variance estimator (eq. 13) k3 = E[(r − 1) − log r]: unbiased for KL(π_old ‖ π_new) and
-/// never negative, since x − 1 ≥ log x. GRPO's KL term (SEED-NOTES §6) is the same form
+/// never negative, since x − 1 ≥ log x. GRPO's KL term (Shao et al. 2024) is the same form
 /// with r = π_ref / π_θ.
 pub fn kl_k3(log_ratios: &[f64]) -> f64 {
     log_ratios.iter().map(|&l| l.exp_m1() - l).sum::<f64>() / log_ratios.len() as f64

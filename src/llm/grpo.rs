@@ -1,6 +1,6 @@
 //! GRPO (Shao et al., 2024) as DeepSeek-R1-Zero used it: reinforcement learning straight
 //! on the base model, with rule rewards, a group baseline instead of a critic, and a k3
-//! KL penalty to the frozen reference model (chapter 6; SEED-NOTES §6-7).
+//! KL penalty to the frozen reference model (chapter 6; Shao et al. 2024, DeepSeekMath; DeepSeek-AI 2025).
 //!
 //! The maths are small pure functions over plain numbers, tested against hand-computed
 //! values; [`grpo_loss`] is the same maths on tensors, so that autograd can take its

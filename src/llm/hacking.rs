@@ -1,4 +1,4 @@
-//! Chapter 7's reward-hacking experiment: GRPO on a flawed reward (SEED-NOTES §7: R1
+//! Chapter 7's reward-hacking experiment: GRPO on a flawed reward (DeepSeek-AI 2025, the R1 report: R1
 //! used rules because "neural reward models get hacked"). The flawed rewards themselves
 //! are in [`super::reward_model`]; here they are fitted and turned into GRPO rewards,
 //! and the hacked model's answers are set beside the proxy's and the rule's verdicts.

@@ -2,7 +2,7 @@
 //!
 //! tokens → token + position embeddings → n × [x + attn(ln(x)); x + mlp(ln(x))] → ln → logits.
 //! Only differentiable candle ops: `ops::softmax` and a hand-written layer norm (the
-//! fused `softmax_last_dim` and `layer_norm` silently drop gradients, CANDLE-NOTES.md).
+//! fused `softmax_last_dim` and `layer_norm` silently drop gradients).
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use rand::Rng;

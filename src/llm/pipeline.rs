@@ -1,4 +1,4 @@
-//! The data of DeepSeek-R1's pipeline beyond R1-Zero (chapter 7; SEED-NOTES §7):
+//! The data of DeepSeek-R1's pipeline beyond R1-Zero (chapter 7; DeepSeek-AI 2025):
 //! the cold-start traces, written by a rule as clean, readable examples, and rejection
 //! sampling, which keeps only the correct, well-formed responses of an RL model.
 

@@ -1,5 +1,5 @@
 //! Chapter 7's experiments: the claims of DeepSeek-R1 beyond R1-Zero, each run on the
-//! chapter-5 base model and the arithmetic task of chapter 6 (SEED-NOTES §5-7):
+//! chapter-5 base model and the arithmetic task of chapter 6 (DeepSeek-AI 2025):
 //!
 //! 1. `ppo`: RLHF-style PPO with a critic (four models) versus GRPO, at the same number
 //!    of sampled tokens;

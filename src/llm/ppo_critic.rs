@@ -1,5 +1,5 @@
 //! PPO as RLHF runs it on a language model, with a critic (chapter 7, experiment 1;
-//! SEED-NOTES §5): the actor (the policy), a critic V(s_t) (a copy of the base model's
+//! Ouyang et al. 2022): the actor (the policy), a critic V(s_t) (a copy of the base model's
 //! body with a value head), the frozen reference, and here the rule reward in place of
 //! a reward model. The KL penalty is folded into a per-token reward (eq. 1), advantages
 //! come from token-level GAE (eqs. 2-3, `estimators::gae`), the actor maximises PPO's clipped

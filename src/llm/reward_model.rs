@@ -1,4 +1,4 @@
-//! Flawed rewards, for chapter 7's reward-hacking experiment (SEED-NOTES §7: R1 used
+//! Flawed rewards, for chapter 7's reward-hacking experiment (DeepSeek-AI 2025, the R1 report: R1 used
 //! rules because "neural reward models get hacked").
 //!
 //! - [`tags_only`]: a format check that only looks for the four tags.

@@ -6,7 +6,7 @@
 
 use rand::{Rng, RngExt};
 
-/// The R1-Zero training template (SEED-NOTES §7), verbatim, with `{prompt}` to fill.
+/// The R1-Zero training template (DeepSeek-AI 2025, Table 1), verbatim, with `{prompt}` to fill.
 pub const TEMPLATE: &str = "A conversation between User and Assistant. The user asks a question, and the Assistant \
 solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the \
 answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, \

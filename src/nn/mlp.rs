@@ -20,7 +20,7 @@ impl Activation {
     fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             // tanh(x) = 2σ(2x) − 1: the same function, and about twice as fast as
-            // candle's tanh on the CPU (CANDLE-NOTES.md).
+            // candle's tanh on the CPU.
             Activation::Tanh => candle_nn::ops::sigmoid(&x.affine(2.0, 0.0)?)?.affine(2.0, -1.0),
             Activation::Relu => x.relu(),
         }

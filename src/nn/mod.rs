@@ -2,7 +2,7 @@
 //! Adam and gradient clipping, and the finiteness check that stops a diverging run.
 //!
 //! Small on purpose (nanoGPT-style): every piece is a function or a struct you can
-//! read in a minute. Two rules from CANDLE-NOTES.md shape it:
+//! read in a minute. Two measured pitfalls of candle shape it:
 //! - candle's RNG cannot be seeded, so weights are drawn from the run's `StdRng` and
 //!   turned into tensors with `Tensor::from_vec`;
 //! - the fused `softmax_last_dim` (and the fast norms) silently drop gradients, so the

@@ -2,7 +2,7 @@
 //!
 //! F is the Hessian of the mean KL divergence between the old policy and the new one,
 //! taken at θ = θ_old (lesson eq. 6). candle cannot differentiate a gradient a second
-//! time (CANDLE-NOTES.md), so the product is built from first-order pieces. With
+//! time, so the product is built from first-order pieces. With
 //! z_s = f_θ(s) the logits and p_s = softmax(z_s), the chain rule gives the
 //! Gauss-Newton form, exact at θ_old because ∂KL/∂z vanishes there (eq. 7):
 //!
