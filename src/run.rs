@@ -5,10 +5,10 @@
 //! `summary.json`.
 
 use crate::cli::CommonArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::{Metrics, Row, RunDir, Summary};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What a chapter's flags tell the run context.
@@ -33,14 +33,30 @@ pub trait ChapterArgs: Serialize {
 
     /// Checks every flag; an error names the flag, its value and the allowed range.
     fn validate(&self) -> Result<()>;
+
+    /// Checks that the whole run, with `n_seeds` seeds, stays within the machine: the
+    /// products of counts (seeds × steps × ...) computed with checked arithmetic and
+    /// bounded, so that no accepted combination runs for hours or allocates more than a
+    /// few GB. The error names a flag the user gave and its allowed range.
+    fn check_budget(&self, _n_seeds: usize) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One run of a chapter: its seeds, its output folder and its clock.
+///
+/// The run writes into a fresh folder, `<out>/<chapter>.incomplete/`, and only
+/// [`RunContext::finish`] moves it to `<out>/<chapter>/`, replacing the previous run's
+/// folder: a run that is killed, or fails, leaves the previous complete run as it was
+/// and its own outputs in a folder whose name says they are incomplete.
 pub struct RunContext {
     pub chapter: &'static str,
     pub seeds: Vec<u64>,
     pub quick: bool,
+    /// Where the run writes (the incomplete folder until `finish`).
     pub dir: RunDir,
+    /// Where the outputs end up.
+    pub final_dir: PathBuf,
     started: Instant,
 }
 
@@ -54,8 +70,13 @@ impl RunContext {
         let common = args.common();
         let (quick_seeds, full_seeds) = A::DEFAULT_SEEDS;
         let seeds = common.seed_list(if common.quick { quick_seeds } else { full_seeds })?;
-        let dir = RunDir::create(&common.out, A::CHAPTER)?;
-        Ok(RunContext { chapter: A::CHAPTER, seeds, quick: common.quick, dir, started: Instant::now() })
+        args.check_budget(seeds.len())?;
+        let final_dir = common.out.join(A::CHAPTER);
+        let staging = format!("{}.incomplete", A::CHAPTER);
+        let _ = std::fs::remove_dir_all(common.out.join(&staging));
+        let mut dir = RunDir::create(&common.out, &staging)?;
+        dir.chapter = A::CHAPTER.to_string();
+        Ok(RunContext { chapter: A::CHAPTER, seeds, quick: common.quick, dir, final_dir, started: Instant::now() })
     }
 
     /// An empty summary of this run, recording every flag of `hyperparameters`.
@@ -73,12 +94,37 @@ impl RunContext {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Ends the run: records the wall time and writes `metrics.csv` and `summary.json`.
-    pub fn finish<R: Row>(&self, summary: &mut Summary, metrics: &Metrics<R>) -> Result<()> {
+    /// Ends the run: records the wall time, writes `metrics.csv` and `summary.json`
+    /// (last, so a folder with a summary is complete), and moves the finished folder
+    /// into place. Every output must be written before; the run's folder is then
+    /// `final_dir`.
+    pub fn finish<R: Row>(self, summary: &mut Summary, metrics: &Metrics<R>) -> Result<PathBuf> {
         summary.wall_time_s = self.elapsed_s();
         metrics.write(&self.dir)?;
-        summary.write(&self.dir)
+        summary.write(&self.dir)?;
+        replace_dir(&self.dir.dir, &self.final_dir)?;
+        Ok(self.final_dir)
     }
+}
+
+/// Moves the finished folder `from` to `to`, replacing what was there. The previous
+/// folder is first renamed aside, so at no moment is a mix of two runs in `to`.
+fn replace_dir(from: &Path, to: &Path) -> Result<()> {
+    let aside = to.with_file_name(format!(
+        ".{}.previous-{}",
+        to.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    let had_previous = match std::fs::rename(to, &aside) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(Error::io(to, e)),
+    };
+    std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
+    if had_previous {
+        let _ = std::fs::remove_dir_all(&aside);
+    }
+    Ok(())
 }
 
 /// Gives candle `n` threads per operation (`RAYON_NUM_THREADS`, `CANDLE_NUM_THREADS`),

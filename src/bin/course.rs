@@ -50,10 +50,10 @@ fn course(args: Args) -> Result<()> {
     let chosen: Vec<&Chapter> =
         CHAPTERS.iter().filter(|c| args.only.is_empty() || args.only.contains(&c.number)).collect();
     for (i, chapter) in chosen.iter().enumerate() {
-        println!("\n=== [{}/{}] Chapter {}: {} ===", i + 1, chosen.len(), chapter.number, chapter.name);
+        rl_sandbox::say!("\n=== [{}/{}] Chapter {}: {} ===", i + 1, chosen.len(), chapter.number, chapter.name);
         let t = Instant::now();
         let summary = (chapter.run)(&args.out, args.quick)?;
-        println!("=== chapter {} done in {:.1} s ===", chapter.number, t.elapsed().as_secs_f64());
+        rl_sandbox::say!("=== chapter {} done in {:.1} s ===", chapter.number, t.elapsed().as_secs_f64());
         report.push_str(&report_section(&summary));
         if args.assets {
             copy_figures(&args.out, &summary)?;
@@ -62,11 +62,11 @@ fn course(args: Args) -> Result<()> {
     }
     report.push_str(&format!("Total time: {:.1} s\n", started.elapsed().as_secs_f64()));
     let path = args.out.join("REPORT.md");
-    std::fs::write(&path, report).map_err(|e| Error::io(&path, e))?;
+    rl_sandbox::report::write_atomic(&path, report.as_bytes())?;
     let index = args.out.join("index.html");
     let html = rl_sandbox::report::html::index_html(&args.out, &done);
-    std::fs::write(&index, html).map_err(|e| Error::io(&index, e))?;
-    println!("\nreport: {} and {}", path.display(), index.display());
+    rl_sandbox::report::write_atomic(&index, html.as_bytes())?;
+    rl_sandbox::say!("\nreport: {} and {}", path.display(), index.display());
     Ok(())
 }
 
@@ -109,6 +109,6 @@ fn copy_figures(out: &Path, s: &Summary) -> Result<()> {
         let from = out.join(&s.chapter).join(f);
         std::fs::copy(&from, dest.join(f)).map_err(|e| Error::io(&from, e))?;
     }
-    println!("copied the figures of {} to {}", s.chapter, dest.display());
+    rl_sandbox::say!("copied the figures of {} to {}", s.chapter, dest.display());
     Ok(())
 }

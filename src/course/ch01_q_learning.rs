@@ -137,7 +137,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         "steps_per_s_measured_over": bench_steps,
     });
     summary.figures = figures;
-    ctx.finish(&mut summary, &metrics)?;
+    let dir = ctx.finish(&mut summary, &metrics)?;
 
     exp::print_exploration(&schedules);
     summary.print_headline(
@@ -157,6 +157,6 @@ pub fn run(mut args: Args) -> Result<Summary> {
             "env_steps_per_s",
         ],
     );
-    println!("\nwrote {}", ctx.dir.dir.display());
+    crate::say!("\nwrote {}", dir.display());
     Ok(summary)
 }

@@ -161,7 +161,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         },
     });
     summary.figures = figures;
-    ctx.finish(&mut summary, &metrics)?;
+    let dir = ctx.finish(&mut summary, &metrics)?;
 
     exp::print_maze(&variants, &maze_runs);
     exp::print_variance(&variance, maze.shift);
@@ -178,6 +178,6 @@ pub fn run(mut args: Args) -> Result<Summary> {
             "env_steps",
         ],
     );
-    println!("\nwrote {}", ctx.dir.dir.display());
+    crate::say!("\nwrote {}", dir.display());
     Ok(summary)
 }

@@ -68,10 +68,10 @@ pub fn run(mut args: Args) -> Result<Summary> {
     summary.figures.extend(figure_step_sizes(&ctx.dir, &args.trpo, &by_rule)?);
     summary.set_headline(&experiments.headline(&args.trpo))?;
     summary.details = experiments.details();
-    ctx.finish(&mut summary, &experiments.metrics())?;
+    let dir = ctx.finish(&mut summary, &experiments.metrics())?;
 
     print_results(&args, &summary, &by_rule);
-    println!("\nwrote {}", ctx.dir.dir.display());
+    crate::say!("\nwrote {}", dir.display());
     Ok(summary)
 }
 

@@ -87,10 +87,10 @@ pub fn run(mut args: Args) -> Result<Summary> {
     }
     summary.set_headline(&exps.headline())?;
     summary.details = exps.details();
-    ctx.finish(&mut summary, &exps.metrics())?;
+    let dir = ctx.finish(&mut summary, &exps.metrics())?;
 
     print_results(&args, &summary, &exps);
-    println!("\nwrote {}", ctx.dir.dir.display());
+    crate::say!("\nwrote {}", dir.display());
     Ok(summary)
 }
 

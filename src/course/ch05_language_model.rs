@@ -120,9 +120,9 @@ pub fn run(mut args: Args) -> Result<Summary> {
     // 4. Summary.
     summary.set_headline(&BaseModelHeadline::new(&base, &eval, train_speed))?;
     summary.details = base.details(&eval, &problems);
-    ctx.finish(&mut summary, &metrics)?;
+    let dir = ctx.finish(&mut summary, &metrics)?;
     print_results(&summary, &eval, &problems);
-    println!("\nwrote {}", ctx.dir.dir.display());
+    crate::say!("\nwrote {}", dir.display());
     Ok(summary)
 }
 

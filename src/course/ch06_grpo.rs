@@ -89,7 +89,12 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let mut summary = ctx.summary(&args);
     let (base, tokenizer) = load_base()?;
     let seeds = &ctx.seeds;
-    println!("loaded the base model ({} parameters); {} seeds, β = {}", base.n_params(), seeds.len(), args.grpo.beta);
+    crate::say!(
+        "loaded the base model ({} parameters); {} seeds, β = {}",
+        base.n_params(),
+        seeds.len(),
+        args.grpo.beta
+    );
 
     // The base model's evaluation, the main runs at --beta, then the sweep.
     let settings = StudySettings {
@@ -113,10 +118,10 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let header = "Responses to held-out problems (R1-Zero template; prompt abridged)\n\
                   acc = accuracy reward, fmt = format reward; 'after' is the first seed's model\n\n";
     ctx.dir.write("samples.txt", &samples_text(header, &problems, &[("base", before), ("GRPO", after)], 3, 0))?;
-    ctx.finish(&mut summary, &study.metrics())?;
+    let dir = ctx.finish(&mut summary, &study.metrics())?;
 
     print_greedy_responses(&problems, before, after);
     headline.print();
-    println!("\nwrote {} in {:.1} s", ctx.dir.dir.display(), summary.wall_time_s);
+    crate::say!("\nwrote {} in {:.1} s", dir.display(), summary.wall_time_s);
     Ok(summary)
 }

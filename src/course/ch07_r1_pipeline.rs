@@ -81,8 +81,8 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let (base, tokenizer) = load_base()?;
     let small = load_small_base()?;
     let problems = test_problems(args.pipeline.final_problems);
-    let seeds = &ctx.seeds;
-    println!(
+    let seeds = &ctx.seeds.clone();
+    crate::say!(
         "base model {} parameters, small model {}; experiments {:?}; {} seed{}",
         base.n_params(),
         small.n_params(),
@@ -117,9 +117,9 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let headline = PipelineHeadline::of(&lab, &results, cost.as_ref());
     summary.set_headline(&headline)?;
     summary.details = details(&lab, &results, cost.as_ref());
-    ctx.finish(&mut summary, &metrics(&results, seeds))?;
     ctx.dir.write("samples.txt", &samples_text(&results, args.common.seed, &problems))?;
+    let dir = ctx.finish(&mut summary, &metrics(&results, seeds))?;
     headline.print();
-    println!("\nwrote {} in {:.1} s", ctx.dir.dir.display(), summary.wall_time_s);
+    crate::say!("\nwrote {} in {:.1} s", dir.display(), summary.wall_time_s);
     Ok(summary)
 }

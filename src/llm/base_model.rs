@@ -85,11 +85,11 @@ impl BaseModel {
         let tokenizer = Tokenizer::new();
         let path = dir.path("base.safetensors");
         checkpoint::save(&model, &tokenizer, info.clone(), &path)?;
-        println!("wrote the model to {}", path.display());
+        crate::say!("wrote the model to {}", path.display());
         if write_assets {
             let shipped = checkpoint::shipped_path();
             checkpoint::save(&model, &tokenizer, info.clone(), &shipped)?;
-            println!("and to {} (the shipped base model)", shipped.display());
+            crate::say!("and to {} (the shipped base model)", shipped.display());
         }
         Ok(BaseModel { model, log, info })
     }
@@ -97,7 +97,7 @@ impl BaseModel {
     /// Loads a checkpoint (with its .json beside it).
     pub fn load(path: &Path) -> Result<Self> {
         let (model, meta) = checkpoint::load(path, &Tokenizer::new())?;
-        println!("loaded {} ({} parameters)", path.display(), model.n_params());
+        crate::say!("loaded {} ({} parameters)", path.display(), model.n_params());
         Ok(BaseModel { model, log: Vec::new(), info: meta.info })
     }
 

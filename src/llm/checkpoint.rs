@@ -62,12 +62,15 @@ pub fn save(model: &Gpt, tokenizer: &Tokenizer, info: serde_json::Value, weights
     }
     let tensors: HashMap<String, candle_core::Tensor> =
         model.named_vars().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
-    candle_core::safetensors::save(&tensors, weights).map_err(|e| invalid(weights, e.to_string()))?;
+    // Saved under a temporary name, then renamed: never a half-written checkpoint.
+    let tmp = crate::report::temporary_sibling(weights);
+    candle_core::safetensors::save(&tensors, &tmp).map_err(|e| invalid(weights, e.to_string()))?;
+    std::fs::rename(&tmp, weights).map_err(|e| Error::io(weights, e))?;
     let vocab = (0..tokenizer.vocab_size() as u32).map(|i| tokenizer.token(i).to_string()).collect();
     let meta = CheckpointMeta { config: model.cfg.clone(), vocab, info };
     let text = serde_json::to_string_pretty(&meta).map_err(|e| invalid(weights, e.to_string()))?;
     let path = meta_path(weights);
-    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+    crate::report::write_atomic(&path, (text + "\n").as_bytes())
 }
 
 /// Reads a checkpoint, checking it against the tokenizer and the config.

@@ -113,7 +113,7 @@ impl BetaStudy {
             let run = GrpoRun { job, log, eval, seconds: t.elapsed().as_secs_f64() };
             if let GrpoJob::Train { beta, seed, .. } = job {
                 let acc = run.log.last().and_then(|s| s.heldout_accuracy).unwrap_or(f64::NAN);
-                println!("  run β = {beta}, seed {seed}: {:.0} s, held-out greedy accuracy {acc:.3}", run.seconds);
+                crate::say!("  run β = {beta}, seed {seed}: {:.0} s, held-out greedy accuracy {acc:.3}", run.seconds);
             }
             Ok(run)
         });

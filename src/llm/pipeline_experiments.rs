@@ -373,7 +373,7 @@ impl Lab<'_> {
             let mut record = self.run_one(list[i], earlier, &progress)?;
             record.seconds = t.elapsed().as_secs_f64();
             let acc = record.eval.as_ref().map_or(f64::NAN, |e| e.accuracy_greedy);
-            println!("  {:?}: {:.0} s, held-out greedy accuracy {acc:.3}", list[i], record.seconds);
+            crate::say!("  {:?}: {:.0} s, held-out greedy accuracy {acc:.3}", list[i], record.seconds);
             Ok(record)
         });
         progress.finish();

@@ -187,7 +187,7 @@ pub fn pretrain_with_progress(
     let out = pretrain(model_cfg, &cfg, mix, seed, |s| {
         progress.update(s.step, || format!("step {} loss {:.3} lr {:.1e}", s.step, s.loss, s.lr));
         if quiet && (last_print.elapsed().as_secs() >= 20 || s.step == cfg.steps) {
-            println!("  pre-training step {}/{}: loss {:.3}, {:.0} s", s.step, cfg.steps, s.loss, s.seconds);
+            crate::say!("  pre-training step {}/{}: loss {:.3}, {:.0} s", s.step, cfg.steps, s.loss, s.seconds);
             last_print = Instant::now();
         }
     })?;

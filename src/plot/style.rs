@@ -133,11 +133,24 @@ pub(crate) fn save<F: Figure>(stem: &Path, fig: &F) -> Result<Vec<String>, PlotE
     let svg_name = format!("{name}.svg");
     let png = stem.with_file_name(&png_name);
     let svg = stem.with_file_name(&svg_name);
-    draw(BitMapBackend::new(&png, (w, h)).into_drawing_area(), fig)
-        .map_err(|e| PlotError::new(format!("writing '{}': {e}", png.display())))?;
-    draw(SVGBackend::new(&svg, (w, h)).into_drawing_area(), fig)
-        .map_err(|e| PlotError::new(format!("writing '{}': {e}", svg.display())))?;
-    Ok(vec![png_name, svg_name])
+    // Each file is drawn under a temporary name and renamed into place, so a kill or a
+    // full disk never leaves a half-drawn figure under the final name.
+    let (png_tmp, svg_tmp) = (crate::report::temporary_sibling(&png), crate::report::temporary_sibling(&svg));
+    let drawn = draw(BitMapBackend::new(&png_tmp, (w, h)).into_drawing_area(), fig)
+        .map_err(|e| PlotError::new(format!("writing '{}': {e}", png.display())))
+        .and_then(|_| rename(&png_tmp, &png))
+        .and_then(|_| draw(SVGBackend::new(&svg_tmp, (w, h)).into_drawing_area(), fig))
+        .map_err(|e| PlotError::new(format!("writing '{}': {e}", svg.display())))
+        .and_then(|_| rename(&svg_tmp, &svg));
+    if drawn.is_err() {
+        let _ = std::fs::remove_file(&png_tmp);
+        let _ = std::fs::remove_file(&svg_tmp);
+    }
+    drawn.map(|_| vec![png_name, svg_name])
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), PlotError> {
+    std::fs::rename(from, to).map_err(|e| PlotError::new(format!("writing '{}': {e}", to.display())))
 }
 
 /// A text style in the embedded font.

@@ -12,6 +12,35 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// `println!` that never fails: a closed or full stdout (`| head`, `> /dev/full`) must
+/// not stop a run before it has written its outputs, so write errors are ignored.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file in the same folder, then
+/// renamed into place, so a kill or a full disk leaves the old file or the new one,
+/// never a half-written one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temporary_sibling(path);
+    let written = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// A hidden name beside `path` for writing it first; it keeps the extension, which
+/// some writers (the PNG encoder) read the format from.
+pub fn temporary_sibling(path: &Path) -> PathBuf {
+    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".tmp-{}-{name}", std::process::id()))
+}
+
 /// The folder one chapter writes into.
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -34,8 +63,7 @@ impl RunDir {
 
     /// Writes a text file into the folder.
     pub fn write(&self, name: &str, text: &str) -> Result<()> {
-        let path = self.path(name);
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+        write_atomic(&self.path(name), text.as_bytes())
     }
 }
 
@@ -198,11 +226,11 @@ pub fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     }
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("  {}", padded.join("  ").trim_end());
+        crate::say!("  {}", padded.join("  ").trim_end());
     };
-    println!("\n{title}");
+    crate::say!("\n{title}");
     line(header.to_vec());
-    println!("  {}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+    crate::say!("  {}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
     for row in rows {
         line(row.iter().map(|s| s.as_str()).collect());
     }
@@ -252,8 +280,9 @@ impl Progress {
     /// Clears the line.
     pub fn finish(&self) {
         if self.enabled && self.last.is_some() {
-            print!("\r\x1b[2K");
-            let _ = std::io::stdout().flush();
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "\r\x1b[2K");
+            let _ = out.flush();
         }
     }
 }

@@ -13,15 +13,20 @@ pub fn temp_dir(chapter: &str, name: &str) -> PathBuf {
 }
 
 /// Runs the chapter binary `bin` once per case, with `--quick --out <out>` added, and
-/// checks that each bad input ends the way every chapter promises: exit code 2 and an
-/// `error: ...` message that names the problem (`expected`), never a panic.
+/// checks that each bad input ends the way every chapter promises: exit code 2, one
+/// line on stderr, `error: ...` naming the problem (`expected`), never a panic, and
+/// within a few seconds (a refused run does no work).
 pub fn assert_bad_input<S: AsRef<str>>(bin: &str, out: &Path, cases: &[(Vec<S>, &str)]) {
     for (args, expected) in cases {
         let mut all: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
         all.extend(["--quick".to_string(), "--out".to_string(), out.display().to_string()]);
-        let run = Command::new(bin).args(&all).output().unwrap();
+        let started = std::time::Instant::now();
+        let run = Command::new(bin).args(&all).env("RUST_BACKTRACE", "1").output().unwrap();
+        let seconds = started.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{all:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{all:?}: not one line: {stderr}");
+        assert!(seconds < 20.0, "{all:?}: took {seconds:.1} s to refuse");
         assert!(stderr.starts_with("error:"), "{all:?}: {stderr}");
         assert!(stderr.contains(expected), "{all:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{all:?}: {stderr}");
