@@ -125,7 +125,9 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_finite() && (lo..=hi).contains(&value) {
         Ok(())
     } else {
-        Err(Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
+        // The smallest positive float stands for an open bound at 0.
+        let low = if lo == f64::MIN_POSITIVE { "(0".to_string() } else { format!("[{lo}") };
+        Err(Error::invalid(name, value, &format!("must lie in {low}, {hi}]")))
     }
 }
 
