@@ -406,3 +406,27 @@ fn q_error_is_resampled_onto_a_step_grid() {
     assert!(on[0].is_nan());
     assert_eq!(&on[1..], &[5.0, 5.0, 2.0, 1.0]);
 }
+
+/// Without `--quick` (which shortens the defaults), products of flags are bounded too:
+/// the refusal names a flag that was given.
+#[test]
+fn products_of_flags_are_bounded_without_quick() {
+    let out_dir = temp_dir("budget");
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--max-steps", "100000", "--episodes", "1000"],
+            "invalid value '1000' for --episodes: with --max-steps 100000",
+        ),
+        (&["--step-size-steps", "10000000", "--seeds", "100"], "for --step-size-steps: with --seeds 100"),
+        (&["--episodes", "100000", "--seeds", "100"], "for --episodes: with"),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--out", out_dir.to_str().unwrap()]);
+        let out = ch01(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

@@ -508,7 +508,7 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--value-epochs", "1000000000"], "for --value-epochs: must lie in [0, 100]"),
         (vec!["--value-minibatch", "0"], "--value-minibatch"),
         (vec!["--value-minibatch", "18446744073709551615"], "--value-minibatch"),
-        (vec!["--hidden", "4096,4096,4096,4096"], "for --hidden: with"),
+        (vec!["--hidden", "4096,4096,4096,4096"], "for --hidden: its"),
         (vec!["--hidden", "4097"], "--hidden"),
         (vec!["--hidden", ""], "--hidden"),
         (vec!["--seed", "18446744073709551615", "--seeds", "1", "--cartpole-seeds", "2"], "for --cartpole-seeds"),
@@ -526,5 +526,26 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--max-grad-norm", "many"], "--max-grad-norm"),
     ];
     common::assert_bad_input(env!("CARGO_BIN_EXE_ch02-policy-gradient"), &out_dir, &cases);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+/// Without `--quick` (which shortens the defaults), products of flags are bounded too:
+/// the refusal names a flag that was given.
+#[test]
+fn products_of_flags_are_bounded_without_quick() {
+    let out_dir = temp_dir("budget");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--hidden", "4096", "--cartpole-batch", "100000"], "for --cartpole-batch: with --hidden 4096 hidden units"),
+        (&["--cartpole-steps", "20000000", "--cartpole-seeds", "2"], "for --cartpole-steps: with --cartpole-seeds 2"),
+        (&["--maze-updates", "100000", "--seeds", "100"], "for --maze-updates: with"),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--out", out_dir.to_str().unwrap()]);
+        let out = ch02(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
     let _ = std::fs::remove_dir_all(&out_dir);
 }

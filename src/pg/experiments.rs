@@ -86,8 +86,8 @@ impl MazeReinforceFlags {
     /// and the `metrics.csv` rows (seeds × updates). `seeds_given` and `quick` tell
     /// which flags the user gave, for the message.
     pub fn check_budget(&self, n_seeds: usize, seeds_given: bool, quick: bool) -> Result<()> {
-        let f = |flag, value: usize, default: usize| Factor { flag, value: value as u64, given: value != default };
-        let seeds = Factor { flag: "--seeds", value: n_seeds as u64, given: seeds_given };
+        let f = |flag, value: usize, default: usize| Factor::new(flag, value as u64, value != default);
+        let seeds = Factor::new("--seeds", n_seeds as u64, seeds_given);
         let batch = f("--maze-batch", self.maze_batch, 16);
         let max_steps = f("--maze-max-steps", self.maze_max_steps, 20);
         let updates = f("--maze-updates", self.maze_updates, if quick { 40 } else { 100 });
@@ -233,29 +233,29 @@ impl CartPoleFlags {
             return Err(Error::invalid("--cartpole-seeds", self.cartpole_seeds, &why));
         }
         let default_hidden = self.hidden == [64, 64];
-        let seeds =
-            Factor { flag: "--cartpole-seeds", value: self.cartpole_seeds as u64, given: self.cartpole_seeds != 5 };
+        let seeds = Factor::new("--cartpole-seeds", self.cartpole_seeds as u64, self.cartpole_seeds != 5);
         let steps_default = if quick { 20_000 } else { 200_000 };
-        let steps = Factor {
-            flag: "--cartpole-steps",
-            value: self.cartpole_steps,
-            given: self.cartpole_steps != steps_default,
-        };
+        let steps = Factor::new("--cartpole-steps", self.cartpole_steps, self.cartpole_steps != steps_default);
         let epochs =
-            Factor { flag: "--value-epochs", value: 2 + self.value_epochs as u64, given: self.value_epochs != 5 };
-        let params = Factor { flag: "--hidden", value: self.policy_parameters(), given: !default_hidden };
+            Factor { offset: 2, ..Factor::new("--value-epochs", self.value_epochs as u64, self.value_epochs != 5) };
+        let params =
+            Factor { unit: " parameters", ..Factor::new("--hidden", self.policy_parameters(), !default_hidden) };
         let batch_default = if quick { 2_000 } else { 5_000 };
-        let batch = Factor {
-            flag: "--cartpole-batch",
-            value: self.cartpole_batch as u64,
-            given: self.cartpole_batch != batch_default,
+        let batch = Factor::new("--cartpole-batch", self.cartpole_batch as u64, self.cartpole_batch != batch_default);
+        let units = self.hidden.iter().map(|&h| h as u64).sum();
+        let units = Factor { unit: " hidden units", ..Factor::new("--hidden", units, !default_hidden) };
+        // A blamed --hidden shows the layer sizes the user gave.
+        let hidden = self.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
+        let as_given = |e: Error| match e {
+            Error::InvalidArg { name, value, why } if name == "--hidden" => {
+                Error::InvalidArg { name, value: hidden.clone(), why: format!("its {value}: {why}") }
+            }
+            other => other,
         };
-        let units =
-            Factor { flag: "--hidden", value: self.hidden.iter().map(|&h| h as u64).sum(), given: !default_hidden };
         check_product(&[steps, seeds], 20_000_000, "CartPole seeds × steps")?;
         let work = "CartPole seeds × steps × parameters × (2 + value epochs)";
-        check_product(&[steps, params, epochs, seeds], 300_000_000_000, work)?;
-        check_product(&[batch, units], 50_000_000, "batch × hidden units")
+        check_product(&[steps, params, epochs, seeds], 300_000_000_000, work).map_err(as_given)?;
+        check_product(&[batch, units], 50_000_000, "batch × hidden units").map_err(as_given)
     }
 
     /// The CartPole seeds: `--cartpole-seeds` of them from `first`.

@@ -40,30 +40,46 @@ pub fn check_count(name: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
     }
 }
 
-/// One factor of a bounded product of flags.
+/// One factor of a bounded product of flags: `value + offset` enters the product.
 #[derive(Clone, Copy, Debug)]
 pub struct Factor {
     pub flag: &'static str,
     pub value: u64,
     /// Whether the user gave the flag (only such a flag is blamed).
     pub given: bool,
+    /// Added to `value` in the product (e.g. 2 + value epochs).
+    pub offset: u64,
+    /// Said after the value in messages (e.g. " parameters"); usually empty.
+    pub unit: &'static str,
+}
+
+impl Factor {
+    /// A flag whose value enters the product as it is.
+    pub fn new(flag: &'static str, value: u64, given: bool) -> Factor {
+        Factor { flag, value, given, offset: 0, unit: "" }
+    }
+
+    fn term(&self) -> Option<u64> {
+        self.value.checked_add(self.offset)
+    }
 }
 
 /// Checks that the product of `factors` is at most `limit`, with checked arithmetic. The
 /// error blames the first factor the user gave (the last one, `--seeds` by convention,
 /// if none was) and says how large it may be with the others as they are.
 pub fn check_product(factors: &[Factor], limit: u64, what: &str) -> Result<()> {
-    let product = factors.iter().try_fold(1u64, |p, f| p.checked_mul(f.value));
+    let product = factors.iter().try_fold(1u64, |p, f| p.checked_mul(f.term()?));
     if product.is_some_and(|p| p <= limit) {
         return Ok(());
     }
     let blamed = factors.iter().position(|f| f.given).unwrap_or(factors.len() - 1);
     let others: Vec<&Factor> = factors.iter().enumerate().filter(|&(i, _)| i != blamed).map(|(_, f)| f).collect();
-    let max = others.iter().try_fold(1u64, |p, f| p.checked_mul(f.value.max(1))).map_or(0, |o| limit / o);
-    let with: Vec<String> = others.iter().map(|f| format!("{} {}", f.flag, f.value)).collect();
     let f = &factors[blamed];
-    let why = format!("with {} it must be at most {max} ({what} may not exceed {limit})", with.join(" and "));
-    Err(Error::invalid(f.flag, f.value, &why))
+    let others_product = others.iter().try_fold(1u64, |p, f| p.checked_mul(f.term()?.max(1)));
+    let max = others_product.map_or(0, |o| (limit / o).saturating_sub(f.offset));
+    let with: Vec<String> = others.iter().map(|f| format!("{} {}{}", f.flag, f.value, f.unit)).collect();
+    let why = format!("with {} it must be at most {max}{} ({what} may not exceed {limit})", with.join(" and "), f.unit);
+    Err(Error::invalid(f.flag, format!("{}{}", f.value, f.unit), &why))
 }
 
 /// The flags of chapter 1: the maze, its rewards, and the three experiments' settings.
@@ -187,17 +203,13 @@ impl QLearningFlags {
     /// `seeds_given` says whether the user gave `--seeds`; `quick` whether `--quick`
     /// shortened the defaults (to tell which flags the user gave, for the message).
     pub fn check_budget(&self, n_seeds: usize, seeds_given: bool, quick: bool) -> Result<()> {
-        let seeds = Factor { flag: "--seeds", value: n_seeds as u64, given: seeds_given };
+        let seeds = Factor::new("--seeds", n_seeds as u64, seeds_given);
         let episodes_default = if quick { 150 } else { 300 };
-        let episodes =
-            Factor { flag: "--episodes", value: self.episodes as u64, given: self.episodes != episodes_default };
+        let episodes = Factor::new("--episodes", self.episodes as u64, self.episodes != episodes_default);
         // The default time limit on a maze file is 4 x its open cells: at most 4 x 40 x 40.
         let default_max_steps = if self.maze.is_some() { 4 * (MAX_SIDE * MAX_SIDE) as u64 } else { 100 };
-        let max_steps = Factor {
-            flag: "--max-steps",
-            value: self.max_steps.map_or(default_max_steps, |m| m as u64),
-            given: self.max_steps.is_some(),
-        };
+        let max_steps_value = self.max_steps.map_or(default_max_steps, |m| m as u64);
+        let max_steps = Factor::new("--max-steps", max_steps_value, self.max_steps.is_some());
         check_product(&[episodes, max_steps, seeds], MAX_EXPLORATION_STEPS, "seeds × episodes × max steps")?;
         check_product(&[episodes, seeds], MAX_EPISODE_ROWS, "seeds × episodes")?;
         // An episode lasts at least min(max steps, shortest path): 4 moves on the
@@ -205,11 +217,8 @@ impl QLearningFlags {
         let shortest = if self.maze.is_some() { 1 } else { 4 };
         let min_episode = max_steps.value.min(shortest);
         let steps_default = if quick { 50_000 } else { 200_000 };
-        let steps = Factor {
-            flag: "--step-size-steps",
-            value: self.step_size_steps,
-            given: self.step_size_steps != steps_default,
-        };
+        let steps_given = self.step_size_steps != steps_default;
+        let steps = Factor::new("--step-size-steps", self.step_size_steps, steps_given);
         let limit = MAX_STEP_SIZE_ROWS * min_episode;
         let rows = steps.value.checked_mul(seeds.value);
         if rows.is_none_or(|r| r > limit) && !steps.given && !seeds.given && max_steps.given {
