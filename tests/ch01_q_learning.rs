@@ -336,6 +336,13 @@ fn bad_input_exits_with_code_2_and_one_clear_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.txt");
     std::fs::write(&bad, "S.#\n.?.\n#.G\n").unwrap();
+    // A 10,000 x 10,000 maze (100 MB) is refused by its size, before it is read.
+    let huge = dir.join("huge.txt");
+    let row = format!("S{}G\n", ".".repeat(9_998));
+    std::fs::write(&huge, row.repeat(10_000)).unwrap();
+    // One line of a million cells is refused at its 41st cell.
+    let wide = dir.join("wide.txt");
+    std::fs::write(&wide, format!("S{}G\n", ".".repeat(1_000_000))).unwrap();
     let out_flag = dir.join("out");
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["--maze".into(), bad.display().to_string()], "line 2, column 2: unknown character '?'"),
@@ -345,6 +352,39 @@ fn bad_input_exits_with_code_2_and_one_clear_line() {
         (vec!["--alpha".into(), "0".into()], "--alpha"),
         (vec!["--seeds".into(), "0".into()], "--seeds"),
         (vec!["--episodes".into(), "many".into()], "--episodes"),
+        // Issue 19: every count bounded, products of flags bounded, huge mazes refused.
+        (vec!["--max-steps".into(), "1000000000".into()], "for --max-steps: must lie in [1, 100000]"),
+        (vec!["--max-steps".into(), "100000".into(), "--seeds".into(), "100".into()], "for --max-steps: with"),
+        (vec!["--max-steps".into(), "1".into(), "--seeds".into(), "100".into()], "for --seeds: with"),
+        (vec!["--max-steps".into(), "0".into()], "--max-steps"),
+        (vec!["--max-steps".into(), "-1".into()], "--max-steps"),
+        (vec!["--max-steps".into(), "".into()], "--max-steps"),
+        (vec!["--episodes".into(), "18446744073709551615".into()], "for --episodes: must lie in [1, 100000]"),
+        (vec!["--episodes".into(), "100001".into()], "--episodes"),
+        (vec!["--episodes".into(), "0".into()], "--episodes"),
+        (vec!["--episodes".into(), "-1".into()], "--episodes"),
+        (vec!["--episodes".into(), "nan".into()], "--episodes"),
+        (vec!["--step-size-steps".into(), "18446744073709551615".into()], "for --step-size-steps: must lie in"),
+        (vec!["--step-size-steps".into(), "10000001".into()], "--step-size-steps"),
+        (vec!["--step-size-steps".into(), "99".into()], "--step-size-steps"),
+        (vec!["--step-size-steps".into(), "-inf".into()], "--step-size-steps"),
+        (vec!["--epsilon-decay-episodes".into(), "0".into()], "--epsilon-decay-episodes"),
+        (vec!["--epsilon-decay-episodes".into(), "1000000".into()], "--epsilon-decay-episodes"),
+        (vec!["--gamma".into(), "inf".into()], "for --gamma: must lie in [0, 1]"),
+        (vec!["--gamma".into(), "-inf".into()], "--gamma"),
+        (vec!["--gamma".into(), "nan".into()], "--gamma"),
+        (vec!["--gamma".into(), "".into()], "--gamma"),
+        (vec!["--alpha".into(), "-1".into()], "--alpha"),
+        (vec!["--alpha-omega".into(), "0.5".into()], "--alpha-omega"),
+        (vec!["--slip".into(), "1e400".into()], "--slip"),
+        (vec!["--epsilon-start".into(), "2".into()], "--epsilon-start"),
+        (vec!["--epsilon-end".into(), "nan".into()], "--epsilon-end"),
+        (vec!["--reward-goal".into(), "inf".into()], "--reward-goal"),
+        (vec!["--reward-step".into(), "1e7".into()], "--reward-step"),
+        (vec!["--reward-bump".into(), "-nan".into()], "--reward-bump"),
+        (vec!["--seed".into(), "18446744073709551615".into(), "--seeds".into(), "2".into()], "--seed"),
+        (vec!["--maze".into(), huge.display().to_string()], "larger than"),
+        (vec!["--maze".into(), wide.display().to_string()], "limited to 40x40"),
     ];
     common::assert_bad_input(env!("CARGO_BIN_EXE_ch01-q-learning"), &out_flag, &cases);
     let _ = std::fs::remove_dir_all(&dir);
@@ -365,4 +405,28 @@ fn q_error_is_resampled_onto_a_step_grid() {
     let on = run.q_error_on_grid(&[2.0, 3.0, 9.0, 11.0, 20.0]);
     assert!(on[0].is_nan());
     assert_eq!(&on[1..], &[5.0, 5.0, 2.0, 1.0]);
+}
+
+/// Without `--quick` (which shortens the defaults), products of flags are bounded too:
+/// the refusal names a flag that was given.
+#[test]
+fn products_of_flags_are_bounded_without_quick() {
+    let out_dir = temp_dir("budget");
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--max-steps", "100000", "--episodes", "1000"],
+            "invalid value '1000' for --episodes: with --max-steps 100000",
+        ),
+        (&["--step-size-steps", "10000000", "--seeds", "100"], "for --step-size-steps: with --seeds 100"),
+        (&["--episodes", "100000", "--seeds", "100"], "for --episodes: with"),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--out", out_dir.to_str().unwrap()]);
+        let out = ch01(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
 }

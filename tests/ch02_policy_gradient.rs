@@ -485,7 +485,67 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--shift", "nan"], "--shift"),
         (vec!["--activation", "sigmoid"], "--activation"),
         (vec!["--seeds", "0"], "--seeds"),
+        // Issue 19: every count bounded, products of flags bounded.
+        (vec!["--maze-batch", "18446744073709551615"], "for --maze-batch: must lie in [2, 10000]"),
+        (vec!["--maze-batch", "10000", "--maze-max-steps", "10000"], "for --maze-batch: with --maze-max-steps"),
+        (vec!["--maze-batch", "-1"], "--maze-batch"),
+        (vec!["--maze-batch", ""], "--maze-batch"),
+        (vec!["--maze-updates", "18446744073709551615"], "for --maze-updates: must lie in [1, 100000]"),
+        (vec!["--maze-updates", "0"], "--maze-updates"),
+        (vec!["--maze-max-steps", "10001"], "--maze-max-steps"),
+        (vec!["--maze-max-steps", "inf"], "--maze-max-steps"),
+        (vec!["--variance-batches", "1000000000"], "for --variance-batches: must lie in [2, 100000]"),
+        (vec!["--variance-updates", "100000", "--seeds", "100"], "for --variance-updates: with"),
+        (vec!["--variance-updates", "100001"], "--variance-updates"),
+        (vec!["--variance-updates", "-1"], "--variance-updates"),
+        (vec!["--cartpole-steps", "18446744073709551615"], "for --cartpole-steps: must lie in [1, 20000000]"),
+        (vec!["--cartpole-steps", "0"], "--cartpole-steps"),
+        (vec!["--cartpole-seeds", "100", "--value-epochs", "100"], "for --value-epochs: with"),
+        (vec!["--cartpole-seeds", "0"], "--cartpole-seeds"),
+        (vec!["--cartpole-seeds", "101"], "--cartpole-seeds"),
+        (vec!["--cartpole-batch", "18446744073709551615"], "for --cartpole-batch: must lie in [1, 1000000]"),
+        (vec!["--cartpole-batch", "0"], "--cartpole-batch"),
+        (vec!["--value-epochs", "1000000000"], "for --value-epochs: must lie in [0, 100]"),
+        (vec!["--value-minibatch", "0"], "--value-minibatch"),
+        (vec!["--value-minibatch", "18446744073709551615"], "--value-minibatch"),
+        (vec!["--hidden", "4096,4096,4096,4096"], "for --hidden: its"),
+        (vec!["--hidden", "4097"], "--hidden"),
+        (vec!["--hidden", ""], "--hidden"),
+        (vec!["--seed", "18446744073709551615", "--seeds", "1", "--cartpole-seeds", "2"], "for --cartpole-seeds"),
+        (vec!["--maze-lr", "inf"], "--maze-lr"),
+        (vec!["--maze-lr", "-inf"], "--maze-lr"),
+        (vec!["--maze-gamma", "nan"], "--maze-gamma"),
+        (vec!["--shift", "0"], "--shift"),
+        (vec!["--shift", "1e7"], "--shift"),
+        (vec!["--cartpole-gamma", "-0.1"], "--cartpole-gamma"),
+        (vec!["--policy-lr", "nan"], "--policy-lr"),
+        (vec!["--value-lr", "2"], "--value-lr"),
+        (vec!["--adam-eps", "-inf"], "--adam-eps"),
+        (vec!["--max-grad-norm", "inf"], "--max-grad-norm"),
+        (vec!["--max-grad-norm", "0"], "--max-grad-norm"),
+        (vec!["--max-grad-norm", "many"], "--max-grad-norm"),
     ];
     common::assert_bad_input(env!("CARGO_BIN_EXE_ch02-policy-gradient"), &out_dir, &cases);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+/// Without `--quick` (which shortens the defaults), products of flags are bounded too:
+/// the refusal names a flag that was given.
+#[test]
+fn products_of_flags_are_bounded_without_quick() {
+    let out_dir = temp_dir("budget");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--hidden", "4096", "--cartpole-batch", "100000"], "for --cartpole-batch: with --hidden 4096 hidden units"),
+        (&["--cartpole-steps", "20000000", "--cartpole-seeds", "2"], "for --cartpole-steps: with --cartpole-seeds 2"),
+        (&["--maze-updates", "100000", "--seeds", "100"], "for --maze-updates: with"),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--out", out_dir.to_str().unwrap()]);
+        let out = ch02(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
     let _ = std::fs::remove_dir_all(&out_dir);
 }

@@ -31,6 +31,10 @@ pub struct Args {
     #[command(flatten)]
     #[serde(flatten)]
     pub q: QLearningFlags,
+    /// The flags as given, before `--quick` shortened them: their ranges are checked too.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub given: Option<QLearningFlags>,
 }
 
 impl ChapterArgs for Args {
@@ -42,11 +46,19 @@ impl ChapterArgs for Args {
     }
 
     fn prepare(&mut self) {
+        self.given = Some(self.q.clone());
         self.q.prepare(self.common.quick);
     }
 
     fn validate(&self) -> Result<()> {
+        if let Some(given) = &self.given {
+            given.validate()?;
+        }
         self.q.validate()
+    }
+
+    fn check_budget(&self, n_seeds: usize) -> Result<()> {
+        self.q.check_budget(n_seeds, self.common.seeds.is_some(), self.common.quick)
     }
 }
 

@@ -34,6 +34,10 @@ pub struct Args {
     #[command(flatten)]
     #[serde(flatten)]
     pub cartpole: CartPoleFlags,
+    /// The flags as given, before `--quick` shortened them: their ranges are checked too.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub given: Option<(MazeReinforceFlags, CartPoleFlags)>,
 }
 
 impl ChapterArgs for Args {
@@ -45,6 +49,7 @@ impl ChapterArgs for Args {
     }
 
     fn prepare(&mut self) {
+        self.given = Some((self.maze.clone(), self.cartpole.clone()));
         if self.common.quick {
             self.maze.quick();
             self.cartpole.quick();
@@ -52,8 +57,17 @@ impl ChapterArgs for Args {
     }
 
     fn validate(&self) -> Result<()> {
+        if let Some((maze, cartpole)) = &self.given {
+            maze.validate()?;
+            cartpole.validate_ranges()?;
+        }
         self.maze.validate()?;
         self.cartpole.validate()
+    }
+
+    fn check_budget(&self, n_seeds: usize) -> Result<()> {
+        self.maze.check_budget(n_seeds, self.common.seeds.is_some(), self.common.quick)?;
+        self.cartpole.check_budget(self.common.seed, self.common.quick)
     }
 }
 

@@ -70,6 +70,9 @@ pub enum Cell {
 /// The largest side accepted from a file: bigger mazes make unreadable figures.
 pub const MAX_SIDE: usize = 40;
 
+/// The largest maze file read: room for a 40x40 maze with spaces and comments.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// A rectangular grid with one start and one goal.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Maze {
@@ -90,8 +93,20 @@ impl Maze {
     }
 
     /// Reads a maze file; any problem becomes a [`MazeError`] naming the file.
+    /// The file is read only up to [`MAX_FILE_BYTES`]: a bigger one is refused before
+    /// anything is allocated for it.
     pub fn load(path: &Path) -> crate::error::Result<Maze> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
+        use std::io::Read;
+        let io = |e| crate::error::Error::io(path, e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut text = String::new();
+        file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            let message = format!(
+                "the file is larger than {MAX_FILE_BYTES} bytes (mazes are limited to {MAX_SIDE}x{MAX_SIDE} cells)"
+            );
+            return Err(MazeError { source: path.display().to_string(), line: None, column: None, message }.into());
+        }
         Ok(Maze::parse(&text, &path.display().to_string())?)
     }
 
@@ -151,6 +166,10 @@ impl Maze {
                 }
                 cells.push(cell);
                 row_len += 1;
+                if row_len > MAX_SIDE {
+                    let message = format!("mazes are limited to {MAX_SIDE}x{MAX_SIDE} cells");
+                    return Err(err(Some(line_no), Some(col_no), message));
+                }
             }
             if height == 0 {
                 width = row_len;

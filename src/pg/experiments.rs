@@ -13,11 +13,12 @@ use super::tabular::{self, PolicyEvaluation, SoftmaxPolicy, TabularConfig, Updat
 use super::Estimator;
 use crate::env::cartpole::CartPole;
 use crate::env::maze::{Maze, Rewards, ACTIONS};
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::nn::Activation;
 use crate::report::{print_table, Metrics, Progress};
 use crate::rollout::LearningCurve;
+use crate::tabular::experiments::{check_count, check_product, Factor};
 use crate::tabular::MazeTask;
 use crate::{metrics_row, rng, stats};
 use serde::Serialize;
@@ -25,32 +26,34 @@ use serde::Serialize;
 /// CartPole's target: the mean return of the last [`LAST_EPISODES`] episodes.
 pub const TARGET: f64 = 475.0;
 pub const LAST_EPISODES: usize = 20;
+/// The largest `--cartpole-steps`.
+pub const MAX_CARTPOLE_STEPS: u64 = 20_000_000;
 
 /// The flags of the maze experiments (tabular REINFORCE).
 #[derive(clap::Args, Debug, Clone, Serialize)]
 pub struct MazeReinforceFlags {
-    /// Maze: gradient steps per run
+    /// Maze: gradient steps per run [1, 100000]
     #[arg(long, default_value_t = 100)]
     pub maze_updates: usize,
-    /// Maze: episodes per gradient estimate (at least 2, for the baseline)
+    /// Maze: episodes per gradient estimate (at least 2, for the baseline) [2, 10000]
     #[arg(long, default_value_t = 16)]
     pub maze_batch: usize,
-    /// Maze: step size α of gradient ascent θ ← θ + α ĝ
+    /// Maze: step size α of gradient ascent θ ← θ + α ĝ (0, 100]
     #[arg(long, default_value_t = 0.1)]
     pub maze_lr: f64,
-    /// Maze: discount γ (1 keeps the three estimators unbiased for the same gradient)
+    /// Maze: discount γ (1 keeps the three estimators unbiased for the same gradient) [0, 1]
     #[arg(long, default_value_t = 1.0)]
     pub maze_gamma: f64,
-    /// Maze: time limit of an episode, in moves
+    /// Maze: time limit of an episode, in moves [1, 10000]
     #[arg(long, default_value_t = 20)]
     pub maze_max_steps: usize,
-    /// The constant c added to every episode's return in the shifted runs
+    /// The constant c added to every episode's return in the shifted runs [-1000000, 1000000], not 0
     #[arg(long, default_value_t = 50.0)]
     pub shift: f64,
-    /// Maze: independent batches per gradient-variance estimate
+    /// Maze: independent batches per gradient-variance estimate [2, 100000]
     #[arg(long, default_value_t = 500)]
     pub variance_batches: usize,
-    /// Maze: updates of the partly trained policy whose gradient variance is measured
+    /// Maze: updates of the partly trained policy whose gradient variance is measured [0, 100000]
     #[arg(long, default_value_t = 10)]
     pub variance_updates: usize,
 }
@@ -63,17 +66,41 @@ impl MazeReinforceFlags {
     }
 
     pub fn validate(&self) -> Result<()> {
-        check_min("--maze-updates", self.maze_updates, 1)?;
-        check_min("--maze-batch", self.maze_batch, 2)?;
+        check_count("--maze-updates", self.maze_updates as u64, 1, 100_000)?;
+        check_count("--maze-batch", self.maze_batch as u64, 2, 10_000)?;
         check_range("--maze-lr", self.maze_lr, f64::MIN_POSITIVE, 100.0)?;
         check_range("--maze-gamma", self.maze_gamma, 0.0, 1.0)?;
-        check_range("--maze-max-steps", self.maze_max_steps as f64, 1.0, 10_000.0)?;
+        check_count("--maze-max-steps", self.maze_max_steps as u64, 1, 10_000)?;
         check_range("--shift", self.shift, -1e6, 1e6)?;
         if self.shift == 0.0 {
             let why = "must not be 0: the shifted runs are compared with unshifted ones";
             return Err(Error::invalid("--shift", self.shift, why));
         }
-        check_min("--variance-batches", self.variance_batches, 2)
+        check_count("--variance-batches", self.variance_batches as u64, 2, 100_000)?;
+        check_count("--variance-updates", self.variance_updates as u64, 0, 100_000)
+    }
+
+    /// Bounds the products of flags (checked arithmetic): the episodes of a batch held
+    /// in memory (batch × max steps), the environment steps of the six maze runs and of
+    /// the gradient-variance estimates (seeds × updates or batches × batch × max steps),
+    /// and the `metrics.csv` rows (seeds × updates). `seeds_given` and `quick` tell
+    /// which flags the user gave, for the message.
+    pub fn check_budget(&self, n_seeds: usize, seeds_given: bool, quick: bool) -> Result<()> {
+        let f = |flag, value: usize, default: usize| Factor::new(flag, value as u64, value != default);
+        let seeds = Factor::new("--seeds", n_seeds as u64, seeds_given);
+        let batch = f("--maze-batch", self.maze_batch, 16);
+        let max_steps = f("--maze-max-steps", self.maze_max_steps, 20);
+        let updates = f("--maze-updates", self.maze_updates, if quick { 40 } else { 100 });
+        let batches = f("--variance-batches", self.variance_batches, if quick { 100 } else { 500 });
+        let variance_updates = f("--variance-updates", self.variance_updates, 10);
+        check_product(&[batch, max_steps], 10_000_000, "batch × max steps")?;
+        let steps = "seeds × updates × batch × max steps";
+        check_product(&[updates, batch, max_steps, seeds], 1_000_000_000, steps)?;
+        let steps = "seeds × variance updates × batch × max steps";
+        check_product(&[variance_updates, batch, max_steps, seeds], 1_000_000_000, steps)?;
+        let steps = "seeds × variance batches × batch × max steps";
+        check_product(&[batches, batch, max_steps, seeds], 1_000_000_000, steps)?;
+        check_product(&[updates, seeds], 1_000_000, "seeds × updates")
     }
 
     /// The article's maze with step-cost rewards and this time limit.
@@ -96,40 +123,40 @@ impl MazeReinforceFlags {
 /// The flags of the CartPole experiment (neural REINFORCE).
 #[derive(clap::Args, Debug, Clone, Serialize)]
 pub struct CartPoleFlags {
-    /// CartPole: number of seeds (from --seed)
+    /// CartPole: number of seeds (from --seed) [1, 100]
     #[arg(long, default_value_t = 5)]
     pub cartpole_seeds: usize,
-    /// CartPole: environment steps per seed (the budget)
+    /// CartPole: environment steps per seed (the budget) [--cartpole-batch, 20000000]
     #[arg(long, default_value_t = 200_000)]
     pub cartpole_steps: u64,
-    /// CartPole: environment steps per update
+    /// CartPole: environment steps per update [1, 1000000]
     #[arg(long, default_value_t = 5000)]
     pub cartpole_batch: usize,
-    /// CartPole: discount γ of the reward-to-go
+    /// CartPole: discount γ of the reward-to-go [0, 1]
     #[arg(long, default_value_t = 0.99)]
     pub cartpole_gamma: f64,
-    /// CartPole: hidden layer sizes of the policy and value MLPs, e.g. 64,64
+    /// CartPole: hidden layer sizes of the policy and value MLPs, e.g. 64,64 (1 to 4 layers, each [1, 4096])
     #[arg(long, value_delimiter = ',', default_value = "64,64")]
     pub hidden: Vec<usize>,
     /// CartPole: hidden-layer non-linearity
     #[arg(long, value_enum, default_value_t = Activation::Tanh)]
     pub activation: Activation,
-    /// CartPole: Adam learning rate of the policy
+    /// CartPole: Adam learning rate of the policy (0, 1]
     #[arg(long, default_value_t = 0.01)]
     pub policy_lr: f64,
-    /// CartPole: Adam learning rate of the value baseline
+    /// CartPole: Adam learning rate of the value baseline (0, 1]
     #[arg(long, default_value_t = 0.001)]
     pub value_lr: f64,
-    /// CartPole: passes of value regression over each batch
+    /// CartPole: passes of value regression over each batch [0, 100]
     #[arg(long, default_value_t = 5)]
     pub value_epochs: usize,
-    /// CartPole: minibatch size of the value regression
+    /// CartPole: minibatch size of the value regression [1, 1000000]
     #[arg(long, default_value_t = 256)]
     pub value_minibatch: usize,
-    /// CartPole: Adam's ε
+    /// CartPole: Adam's ε (0, 1]
     #[arg(long, default_value_t = 1e-8)]
     pub adam_eps: f64,
-    /// CartPole: clip each network's gradient to this global norm
+    /// CartPole: clip each network's gradient to this global norm (0, 1000000]
     #[arg(long, default_value_t = 1.0)]
     pub max_grad_norm: f64,
     /// CartPole: decay the learning rates linearly to 0 over the budget
@@ -163,8 +190,7 @@ impl CartPoleFlags {
     /// Checks the flags; [`NeuralConfig::validate`]'s errors, which name its fields,
     /// are told in terms of the flags.
     pub fn validate(&self) -> Result<()> {
-        check_range("--cartpole-seeds", self.cartpole_seeds as f64, 1.0, 1000.0)?;
-        check_range("--value-epochs", self.value_epochs as f64, 0.0, 1000.0)?;
+        self.validate_ranges()?;
         self.config(true).validate().map_err(|e| match e {
             Error::InvalidArg { name, value, mut why } => {
                 for (field, flag) in FLAG_OF_FIELD {
@@ -174,7 +200,62 @@ impl CartPoleFlags {
                 Error::InvalidArg { name: flag.to_string(), value, why }
             }
             other => other,
-        })
+        })?;
+        check_count("--cartpole-steps", self.cartpole_steps, self.cartpole_batch as u64, MAX_CARTPOLE_STEPS)
+    }
+
+    /// Checks each count flag on its own (no flag against another): the user's values
+    /// are checked so before `--quick` shortens them.
+    pub fn validate_ranges(&self) -> Result<()> {
+        check_count("--cartpole-seeds", self.cartpole_seeds as u64, 1, 100)?;
+        check_count("--value-epochs", self.value_epochs as u64, 0, 100)?;
+        check_count("--cartpole-batch", self.cartpole_batch as u64, 1, 1_000_000)?;
+        check_count("--value-minibatch", self.value_minibatch as u64, 1, 1_000_000)?;
+        check_count("--cartpole-steps", self.cartpole_steps, 1, MAX_CARTPOLE_STEPS)?;
+        check_range("--max-grad-norm", self.max_grad_norm, f64::MIN_POSITIVE, 1e6)
+    }
+
+    /// Parameters of the policy MLP (4 observations, 2 actions); the value MLP has about as many.
+    fn policy_parameters(&self) -> u64 {
+        let mut sizes = vec![4u64];
+        sizes.extend(self.hidden.iter().map(|&h| h as u64));
+        sizes.push(2);
+        sizes.windows(2).map(|w| (w[0] + 1) * w[1]).sum()
+    }
+
+    /// Bounds the products of flags (checked arithmetic): the CartPole seeds after
+    /// `--seed` (no wrap), the environment steps (seeds × steps), the arithmetic of
+    /// training (seeds × steps × parameters × (2 + value epochs)) and the activations of
+    /// one batch (batch × hidden units).
+    pub fn check_budget(&self, first_seed: u64, quick: bool) -> Result<()> {
+        if first_seed.checked_add(self.cartpole_seeds as u64 - 1).is_none() {
+            let why = format!("with --seed {first_seed} the CartPole seeds would pass 2^64 - 1");
+            return Err(Error::invalid("--cartpole-seeds", self.cartpole_seeds, &why));
+        }
+        let default_hidden = self.hidden == [64, 64];
+        let seeds = Factor::new("--cartpole-seeds", self.cartpole_seeds as u64, self.cartpole_seeds != 5);
+        let steps_default = if quick { 20_000 } else { 200_000 };
+        let steps = Factor::new("--cartpole-steps", self.cartpole_steps, self.cartpole_steps != steps_default);
+        let epochs =
+            Factor { offset: 2, ..Factor::new("--value-epochs", self.value_epochs as u64, self.value_epochs != 5) };
+        let params =
+            Factor { unit: " parameters", ..Factor::new("--hidden", self.policy_parameters(), !default_hidden) };
+        let batch_default = if quick { 2_000 } else { 5_000 };
+        let batch = Factor::new("--cartpole-batch", self.cartpole_batch as u64, self.cartpole_batch != batch_default);
+        let units = self.hidden.iter().map(|&h| h as u64).sum();
+        let units = Factor { unit: " hidden units", ..Factor::new("--hidden", units, !default_hidden) };
+        // A blamed --hidden shows the layer sizes the user gave.
+        let hidden = self.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
+        let as_given = |e: Error| match e {
+            Error::InvalidArg { name, value, why } if name == "--hidden" => {
+                Error::InvalidArg { name, value: hidden.clone(), why: format!("its {value}: {why}") }
+            }
+            other => other,
+        };
+        check_product(&[steps, seeds], 20_000_000, "CartPole seeds × steps")?;
+        let work = "CartPole seeds × steps × parameters × (2 + value epochs)";
+        check_product(&[steps, params, epochs, seeds], 300_000_000_000, work).map_err(as_given)?;
+        check_product(&[batch, units], 50_000_000, "batch × hidden units").map_err(as_given)
     }
 
     /// The CartPole seeds: `--cartpole-seeds` of them from `first`.

@@ -10,12 +10,77 @@
 //! order and give the same numbers.
 
 use super::{MazeRun, MazeTask, QLearning, Schedule, StepSize};
-use crate::env::maze::{Cell, Maze, Rewards};
-use crate::error::{check_min, check_range, Result};
+use crate::env::maze::{Cell, Maze, Rewards, MAX_SIDE};
+use crate::error::{check_range, Error, Result};
 use crate::report::{print_table, Metrics, Progress};
 use crate::{metrics_row, rng, stats};
 use serde::Serialize;
 use std::path::PathBuf;
+
+/// The largest `--episodes` and `--epsilon-decay-episodes`.
+pub const MAX_EPISODES: u64 = 100_000;
+/// The largest `--max-steps`.
+pub const MAX_MAX_STEPS: u64 = 100_000;
+/// The largest `--step-size-steps`.
+pub const MAX_STEP_SIZE_STEPS: u64 = 10_000_000;
+/// Seeds × episodes × max steps: the exploration experiment's environment steps (× 3).
+pub const MAX_EXPLORATION_STEPS: u64 = 1_000_000_000;
+/// Seeds × episodes: `metrics.csv` rows of the exploration experiment (× 3).
+pub const MAX_EPISODE_ROWS: u64 = 2_000_000;
+/// Seeds × step-size steps per step of the shortest episode: rows of the step-size
+/// experiment (× 6); the defaults on a maze file (20 × 200,000, 1-step episodes) fit.
+pub const MAX_STEP_SIZE_ROWS: u64 = 4_000_000;
+
+/// Checks that a count lies in `[lo, hi]`; the error names the flag, the value and the range.
+pub fn check_count(name: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
+    }
+}
+
+/// One factor of a bounded product of flags: `value + offset` enters the product.
+#[derive(Clone, Copy, Debug)]
+pub struct Factor {
+    pub flag: &'static str,
+    pub value: u64,
+    /// Whether the user gave the flag (only such a flag is blamed).
+    pub given: bool,
+    /// Added to `value` in the product (e.g. 2 + value epochs).
+    pub offset: u64,
+    /// Said after the value in messages (e.g. " parameters"); usually empty.
+    pub unit: &'static str,
+}
+
+impl Factor {
+    /// A flag whose value enters the product as it is.
+    pub fn new(flag: &'static str, value: u64, given: bool) -> Factor {
+        Factor { flag, value, given, offset: 0, unit: "" }
+    }
+
+    fn term(&self) -> Option<u64> {
+        self.value.checked_add(self.offset)
+    }
+}
+
+/// Checks that the product of `factors` is at most `limit`, with checked arithmetic. The
+/// error blames the first factor the user gave (the last one, `--seeds` by convention,
+/// if none was) and says how large it may be with the others as they are.
+pub fn check_product(factors: &[Factor], limit: u64, what: &str) -> Result<()> {
+    let product = factors.iter().try_fold(1u64, |p, f| p.checked_mul(f.term()?));
+    if product.is_some_and(|p| p <= limit) {
+        return Ok(());
+    }
+    let blamed = factors.iter().position(|f| f.given).unwrap_or(factors.len() - 1);
+    let others: Vec<&Factor> = factors.iter().enumerate().filter(|&(i, _)| i != blamed).map(|(_, f)| f).collect();
+    let f = &factors[blamed];
+    let others_product = others.iter().try_fold(1u64, |p, f| p.checked_mul(f.term()?.max(1)));
+    let max = others_product.map_or(0, |o| (limit / o).saturating_sub(f.offset));
+    let with: Vec<String> = others.iter().map(|f| format!("{} {}{}", f.flag, f.value, f.unit)).collect();
+    let why = format!("with {} it must be at most {max}{} ({what} may not exceed {limit})", with.join(" and "), f.unit);
+    Err(Error::invalid(f.flag, format!("{}{}", f.value, f.unit), &why))
+}
 
 /// The flags of chapter 1: the maze, its rewards, and the three experiments' settings.
 #[derive(clap::Args, Debug, Clone, Serialize)]
@@ -23,52 +88,52 @@ pub struct QLearningFlags {
     /// Maze file (S start, G goal, . free, # wall) [default: the article's 3x3 maze]
     #[arg(long)]
     pub maze: Option<PathBuf>,
-    /// Training episodes per seed and run
+    /// Training episodes per seed and run [1, 100000]
     #[arg(long, default_value_t = 300)]
     pub episodes: usize,
     /// Reward scheme [default: article on the built-in maze, step-cost on a maze file]
     #[arg(long, value_enum)]
     pub rewards: Option<RewardScheme>,
-    /// Discount factor γ of eq. (1) [default: 0.9 with article rewards, 0.99 with step-cost]
+    /// Discount factor γ of eq. (1) [default: 0.9 with article rewards, 0.99 with step-cost] [0, 1]
     #[arg(long)]
     pub gamma: Option<f64>,
-    /// Reward for a move into a free cell [default: the scheme's, +1 or -0.1]
+    /// Reward for a move into a free cell [default: the scheme's, +1 or -0.1] [-1000000, 1000000]
     #[arg(long)]
     pub reward_step: Option<f64>,
-    /// Reward for bumping into a wall or the edge, the agent stays [default: -1]
+    /// Reward for bumping into a wall or the edge, the agent stays [default: -1] [-1000000, 1000000]
     #[arg(long)]
     pub reward_bump: Option<f64>,
-    /// Reward for entering the goal, which ends the episode [default: the scheme's, +20 or +1]
+    /// Reward for entering the goal, which ends the episode [default: the scheme's, +20 or +1] [-1000000, 1000000]
     #[arg(long)]
     pub reward_goal: Option<f64>,
-    /// Episode time limit in steps [default: 100, or 4 x the open cells of a big maze]
+    /// Episode time limit in steps [default: 100, or 4 x the open cells of a big maze] [1, 100000]
     #[arg(long)]
     pub max_steps: Option<usize>,
-    /// ε of the constant-ε run
+    /// ε of the constant-ε run [0, 1]
     #[arg(long, default_value_t = 0.1)]
     pub epsilon: f64,
-    /// Decaying ε: value in the first episode
+    /// Decaying ε: value in the first episode [0, 1]
     #[arg(long, default_value_t = 1.0)]
     pub epsilon_start: f64,
-    /// Decaying ε: final value
+    /// Decaying ε: final value [0, 1]
     #[arg(long, default_value_t = 0.01)]
     pub epsilon_end: f64,
-    /// Decaying ε: episodes of the linear decay from start to end
+    /// Decaying ε: episodes of the linear decay from start to end [1, 100000]
     #[arg(long, default_value_t = 100)]
     pub epsilon_decay_episodes: usize,
-    /// Constant learning rate α (the exploration runs, and the "constant α" curves)
+    /// Constant learning rate α (the exploration runs, and the "constant α" curves) (0, 1]
     #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,
-    /// A second, smaller constant α for the step-size experiment
+    /// A second, smaller constant α for the step-size experiment (0, 1]
     #[arg(long, default_value_t = 0.1)]
     pub alpha_small: f64,
     /// Decaying learning rate α = 1/n(s,a)^ω: the exponent ω, in (0.5, 1]
     #[arg(long, default_value_t = 0.7)]
     pub alpha_omega: f64,
-    /// Slip probability of the slippery maze in the step-size experiment
+    /// Slip probability of the slippery maze in the step-size experiment [0, 1]
     #[arg(long, default_value_t = 0.2)]
     pub slip: f64,
-    /// Environment steps per run in the step-size experiment
+    /// Environment steps per run in the step-size experiment [100, 10000000]
     #[arg(long, default_value_t = 200_000)]
     pub step_size_steps: u64,
 }
@@ -108,7 +173,7 @@ impl QLearningFlags {
 
     /// Checks every flag; an error names the flag, its value and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        check_min("--episodes", self.episodes, 1)?;
+        check_count("--episodes", self.episodes as u64, 1, MAX_EPISODES)?;
         check_range("--gamma", self.gamma(), 0.0, 1.0)?;
         let r = self.reward_values();
         for (name, v) in [("--reward-step", r.step), ("--reward-bump", r.bump), ("--reward-goal", r.goal)] {
@@ -117,18 +182,54 @@ impl QLearningFlags {
         check_range("--epsilon", self.epsilon, 0.0, 1.0)?;
         check_range("--epsilon-start", self.epsilon_start, 0.0, 1.0)?;
         check_range("--epsilon-end", self.epsilon_end, 0.0, 1.0)?;
-        check_min("--epsilon-decay-episodes", self.epsilon_decay_episodes, 1)?;
+        check_count("--epsilon-decay-episodes", self.epsilon_decay_episodes as u64, 1, MAX_EPISODES)?;
         check_range("--alpha", self.alpha, f64::MIN_POSITIVE, 1.0)?;
         check_range("--alpha-small", self.alpha_small, f64::MIN_POSITIVE, 1.0)?;
         check_range("--alpha-omega", self.alpha_omega, 0.5 + 1e-9, 1.0)?;
         check_range("--slip", self.slip, 0.0, 1.0)?;
-        check_min("--step-size-steps", self.step_size_steps as usize, 100)?;
+        check_count("--step-size-steps", self.step_size_steps, 100, MAX_STEP_SIZE_STEPS)?;
         if let Some(m) = self.max_steps {
-            check_min("--max-steps", m, 1)?;
+            check_count("--max-steps", m as u64, 1, MAX_MAX_STEPS)?;
         }
         Ok(())
     }
 
+    /// Bounds the products of flags (with checked arithmetic), so that no accepted
+    /// combination runs for hours or fills memory with `metrics.csv` rows:
+    /// - exploration: 3 runs × seeds × episodes × max steps environment steps;
+    /// - one `metrics.csv` row per episode: seeds × episodes, and, in the step-size
+    ///   experiment, up to seeds × step-size steps / (the shortest possible episode).
+    ///
+    /// `seeds_given` says whether the user gave `--seeds`; `quick` whether `--quick`
+    /// shortened the defaults (to tell which flags the user gave, for the message).
+    pub fn check_budget(&self, n_seeds: usize, seeds_given: bool, quick: bool) -> Result<()> {
+        let seeds = Factor::new("--seeds", n_seeds as u64, seeds_given);
+        let episodes_default = if quick { 150 } else { 300 };
+        let episodes = Factor::new("--episodes", self.episodes as u64, self.episodes != episodes_default);
+        // The default time limit on a maze file is 4 x its open cells: at most 4 x 40 x 40.
+        let default_max_steps = if self.maze.is_some() { 4 * (MAX_SIDE * MAX_SIDE) as u64 } else { 100 };
+        let max_steps_value = self.max_steps.map_or(default_max_steps, |m| m as u64);
+        let max_steps = Factor::new("--max-steps", max_steps_value, self.max_steps.is_some());
+        check_product(&[episodes, max_steps, seeds], MAX_EXPLORATION_STEPS, "seeds × episodes × max steps")?;
+        check_product(&[episodes, seeds], MAX_EPISODE_ROWS, "seeds × episodes")?;
+        // An episode lasts at least min(max steps, shortest path): 4 moves on the
+        // article's maze, 1 on a maze file (the goal may be next to the start).
+        let shortest = if self.maze.is_some() { 1 } else { 4 };
+        let min_episode = max_steps.value.min(shortest);
+        let steps_default = if quick { 50_000 } else { 200_000 };
+        let steps_given = self.step_size_steps != steps_default;
+        let steps = Factor::new("--step-size-steps", self.step_size_steps, steps_given);
+        let limit = MAX_STEP_SIZE_ROWS * min_episode;
+        let rows = steps.value.checked_mul(seeds.value);
+        if rows.is_none_or(|r| r > limit) && !steps.given && !seeds.given && max_steps.given {
+            let why = format!(
+                "episodes this short make the step-size experiment too long for --step-size-steps {} and {} seeds",
+                steps.value, seeds.value
+            );
+            return Err(Error::invalid(max_steps.flag, max_steps.value, &why));
+        }
+        check_product(&[steps, seeds], limit, "seeds × step-size steps / shortest episode")
+    }
     pub fn gamma(&self) -> f64 {
         self.gamma.unwrap_or(0.9)
     }
