@@ -487,3 +487,11 @@ fn every_flag_refuses_bad_numbers_with_one_line() {
     common::assert_bad_input(bin(), &out, &cases);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn both_shipped_models_pass_the_checkpoint_checks() {
+    let (base, _) = rl_sandbox::llm::load_base().unwrap();
+    let small = rl_sandbox::llm::load_small_base().unwrap();
+    let prompt = checkpoint::prompt_tokens(&Tokenizer::new());
+    assert!(base.cfg.context > prompt && small.cfg.context > prompt);
+}
