@@ -1,6 +1,8 @@
 //! Chapter 5: the tokenizer, the GPT, KV-cache sampling, token log-probabilities,
 //! checkpoints, pre-training and the chapter binary.
 
+mod common;
+
 use candle_core::{Device, Tensor, D};
 use rl_sandbox::llm::base_model::BaseModelHeadline;
 use rl_sandbox::llm::checkpoint;
@@ -11,8 +13,9 @@ use rl_sandbox::llm::task::{r1_prompt, test_problems};
 use rl_sandbox::llm::{sample, token_logprobs, Gpt, GptConfig, SampleConfig, Tokenizer};
 use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 fn tiny(tied: bool) -> GptConfig {
     GptConfig {
@@ -295,4 +298,200 @@ fn a_short_pretraining_run_logs_every_step_and_saves_a_loadable_model() {
     let losses: Vec<f64> = rows[1..].iter().map(|r| r.split(',').nth(2).unwrap().parse().unwrap()).collect();
     assert_eq!(Some(&serde_json::json!(losses)), meta.info.get("loss_curve"));
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+#[test]
+fn param_shapes_name_every_variable_in_order() {
+    for tied in [true, false] {
+        let m = model(tied, 9);
+        let vars: Vec<(String, Vec<usize>)> = m.named_vars().into_iter().map(|(n, v)| (n, v.dims().to_vec())).collect();
+        assert_eq!(vars, m.cfg.param_shapes());
+        assert_eq!(m.cfg.param_count(), Some(m.n_params() as u64));
+    }
+}
+
+/// A checkpoint of `cfg` with its weights changed by `edit`, saved as `<dir>/<name>`.
+fn save_checkpoint(dir: &Path, name: &str, cfg: GptConfig, edit: impl Fn(&Gpt)) -> PathBuf {
+    let m = Gpt::new(cfg, &mut rng::seeded(11, 0)).unwrap();
+    edit(&m);
+    let path = dir.join(format!("{name}.safetensors"));
+    checkpoint::save(&m, &Tokenizer::new(), serde_json::json!({}), &path).unwrap();
+    path
+}
+
+/// Sets the first weight of tensor `name` to `x`.
+fn poison(m: &Gpt, name: &str, x: f32) {
+    let (_, v) = m.named_vars().into_iter().find(|(n, _)| n == name).unwrap();
+    let mut values = v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    values[0] = x;
+    v.set(&Tensor::from_vec(values, v.dims(), &Device::Cpu).unwrap().contiguous().unwrap()).unwrap();
+}
+
+/// Writes the hostile checkpoints of issue 19 into `dir`: (path, expected words).
+fn hostile_checkpoints(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let good = save_checkpoint(dir, "good", tiny(true), |_| {});
+    let bytes = std::fs::read(&good).unwrap();
+    let json = std::fs::read_to_string(checkpoint::meta_path(&good)).unwrap();
+    let copy = |name: &str, weights: &[u8], json: &str| {
+        let path = dir.join(format!("{name}.safetensors"));
+        std::fs::write(&path, weights).unwrap();
+        std::fs::write(checkpoint::meta_path(&path), json).unwrap();
+        path
+    };
+    let mut random = vec![0u8; 4096];
+    let mut z = 0x2545_F491_4F6C_DD1Du64;
+    for b in random.iter_mut() {
+        z ^= z << 13;
+        z ^= z >> 7;
+        z ^= z << 17;
+        *b = z as u8;
+    }
+    let mut huge_header = bytes.clone();
+    huge_header[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    vec![
+        (copy("wide", &bytes, &json.replace("\"d_model\": 32", "\"d_model\": 1048576")), "d_model 1048576 must lie in"),
+        (copy("deep", &bytes, &json.replace("\"n_layers\": 2", "\"n_layers\": 100000")), "n_layers 100000 must lie in"),
+        (copy("long", &bytes, &json.replace("\"context\": 32", "\"context\": 1000000000")), "context 1000000000"),
+        // Within every range, but 400 million parameters.
+        (
+            copy(
+                "big",
+                &bytes,
+                &json.replace("\"d_model\": 32", "\"d_model\": 1024").replace("\"n_layers\": 2", "\"n_layers\": 32"),
+            ),
+            "parameters, more than the limit",
+        ),
+        // Within the limits, but not the weights' shape: refused from the header.
+        (copy("shape", &bytes, &json.replace("\"d_model\": 32", "\"d_model\": 512")), "the config needs"),
+        (copy("truncated", &bytes[..bytes.len() / 2], &json), "safetensors"),
+        (copy("stub", &bytes[..5], &json), "safetensors"),
+        (copy("random", &random, &json), "safetensors"),
+        (copy("header", &huge_header, &json), "safetensors"),
+        (copy("json", &bytes, "{ not json"), "not a checkpoint config"),
+        (save_checkpoint(dir, "nan", tiny(true), |m| poison(m, "h1.fc.w", f32::NAN)), "non-finite weight (NaN)"),
+        (
+            save_checkpoint(dir, "inf", tiny(false), |m| poison(m, "head", f32::NEG_INFINITY)),
+            "non-finite weight (-inf)",
+        ),
+        (
+            save_checkpoint(
+                dir,
+                "short",
+                GptConfig { context: checkpoint::prompt_tokens(&Tokenizer::new()), ..tiny(true) },
+                |_| {},
+            ),
+            "shorter than the task's prompt",
+        ),
+    ]
+}
+
+/// Issue 19: a damaged or hostile checkpoint is refused in well under a second, and
+/// before any tensor is allocated from it (a d_model of 2^20 or 100,000 layers would
+/// need terabytes; the refusal names the config's field, from the JSON alone).
+#[test]
+fn hostile_checkpoints_are_refused_at_once() {
+    let dir = common::temp_dir("ch05", "hostile-ckpt");
+    let tok = Tokenizer::new();
+    for (path, expected) in hostile_checkpoints(&dir) {
+        let started = Instant::now();
+        let e = checkpoint::load(&path, &tok).err().unwrap_or_else(|| panic!("{} was accepted", path.display()));
+        let seconds = started.elapsed().as_secs_f64();
+        let e = e.to_string();
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        assert!(seconds < 0.25, "{name}: {seconds:.3} s to refuse");
+        assert!(e.contains(expected), "{name}: {e}");
+        assert!(e.contains(&format!("{name}.safetensors")) || e.contains(&format!("{name}.json")), "{name}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+    // The prompt is the R1-Zero template, two 2-digit operands and '+': a model needs one more.
+    assert!(checkpoint::prompt_tokens(&tok) >= 7);
+    let ok = save_checkpoint(
+        &dir,
+        "enough",
+        GptConfig { context: checkpoint::prompt_tokens(&tok) + 1, ..tiny(true) },
+        |_| {},
+    );
+    assert!(checkpoint::load(&ok, &tok).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ch05-language-model")
+}
+
+#[test]
+fn hostile_checkpoints_end_the_binary_with_one_line() {
+    let dir = common::temp_dir("ch05", "hostile-bin");
+    let cases: Vec<(Vec<String>, &str)> = hostile_checkpoints(&dir)
+        .into_iter()
+        .map(|(p, expected)| (vec!["--model".to_string(), p.display().to_string()], expected))
+        .collect();
+    common::assert_bad_input(bin(), &dir.join("out"), &cases);
+    // A model whose context fits the prompt but not the speed measurement's rows.
+    let short = save_checkpoint(&dir, "ctx16", GptConfig { context: 16, ..tiny(true) }, |_| {});
+    let cases = vec![(vec!["--model".to_string(), short.display().to_string()], "--seq-len")];
+    common::assert_bad_input(bin(), &dir.join("out"), &cases);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_flag_refuses_bad_numbers_with_one_line() {
+    let out = common::temp_dir("ch05", "bad-flags");
+    // (flag, whether 0 is refused)
+    let counts = [
+        ("--steps", true),
+        ("--batch", true),
+        ("--seq-len", true),
+        ("--warmup", false),
+        ("--d-model", true),
+        ("--heads", true),
+        ("--layers", true),
+        ("--context", true),
+        ("--eval-problems", true),
+        ("--samples", true),
+        ("--top-k", false),
+        ("--max-new", true),
+        ("--threads", true),
+    ];
+    let floats =
+        [("--lr", true), ("--min-lr", false), ("--weight-decay", false), ("--noise", false), ("--temperature", true)];
+    let mut cases: Vec<(Vec<String>, &str)> = Vec::new();
+    for (flag, zero_bad) in counts.iter().chain(&floats) {
+        let mut bad = vec!["-1", "18446744073709551615", "1e300", "nan", "inf", "-inf", "", "abc", "1000000000"];
+        if *zero_bad {
+            bad.push("0");
+        }
+        for v in bad {
+            cases.push((vec![flag.to_string(), v.to_string()], flag));
+        }
+    }
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // Issue 19's examples, and products of flags beyond the budget (the flag given is named).
+    cases.extend([
+        (s(&["--samples", "1000000000"]), "--samples"),
+        (s(&["--pretrain", "--batch", "100000"]), "--batch"),
+        (s(&["--pretrain", "--batch", "4096"]), "--batch"),
+        (s(&["--pretrain", "--d-model", "1024", "--layers", "32"]), "--layers"),
+        (s(&["--pretrain", "--batch", "2048", "--d-model", "512"]), "--batch"),
+        (
+            s(&["--pretrain", "--d-model", "512", "--layers", "8", "--context", "1024", "--eval-problems", "512"]),
+            "--context",
+        ),
+        (s(&["--batch", "4096"]), "--batch"),
+        (s(&["--seq-len", "128"]), "--seq-len"),
+        (s(&["--context", "32"]), "--context"),
+        (s(&["--d-model", "100", "--heads", "3"]), "--d-model"),
+        (s(&["--min-lr", "0.01"]), "--min-lr"),
+    ]);
+    common::assert_bad_input(bin(), &out, &cases);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn both_shipped_models_pass_the_checkpoint_checks() {
+    let (base, _) = rl_sandbox::llm::load_base().unwrap();
+    let small = rl_sandbox::llm::load_small_base().unwrap();
+    let prompt = checkpoint::prompt_tokens(&Tokenizer::new());
+    assert!(base.cfg.context > prompt && small.cfg.context > prompt);
 }

@@ -10,7 +10,7 @@ use super::pretrain::{self, PretrainConfig, PretrainStepLog};
 use super::sample::SampleConfig;
 use super::task::{self, test_problems, Problem};
 use super::tokenizer::Tokenizer;
-use crate::error::{check_min, check_range, Result};
+use crate::error::{check_range, Result};
 use crate::report::RunDir;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -19,30 +19,57 @@ use std::path::Path;
 /// How the base model is measured: the evaluation's flags.
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct EvalArgs {
-    /// Held-out test problems to evaluate on
+    /// Held-out test problems to evaluate on [1, 512]
     #[arg(long, default_value_t = 256)]
     pub eval_problems: usize,
-    /// Samples per problem (pass@k and maj@k for k = 1..this)
+    /// Samples per problem (pass@k and maj@k for k = 1..this) [1, 256]
     #[arg(long, default_value_t = 16)]
     pub samples: usize,
-    /// Sampling temperature of the evaluation
+    /// Sampling temperature of the evaluation [0.001, 10]
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    /// Sample only among the k most likely tokens (0: all)
+    /// Sample only among the k most likely tokens (0: all) [0, 29]
     #[arg(long, default_value_t = 0)]
     pub top_k: usize,
-    /// Longest response in tokens
+    /// Longest response in tokens (the model's context may cut it shorter) [1, 1000]
     #[arg(long, default_value_t = 48)]
     pub max_new: usize,
 }
 
+/// The most held-out problems the evaluation accepts (there are 819 in all).
+pub const MAX_EVAL_PROBLEMS: usize = 512;
+/// The most samples per problem.
+pub const MAX_SAMPLES: usize = 256;
+/// The most tokens one evaluation may generate: problems × (samples + 1) × --max-new.
+pub const MAX_EVAL_TOKENS: u64 = 1 << 24;
+/// The most memory (bytes) the evaluation's KV cache may take.
+pub const MAX_EVAL_BYTES: u64 = 4 << 30;
+
 impl EvalArgs {
     /// Checks the flags; an error names the flag, its value and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        check_min("--eval-problems", self.eval_problems, 1)?;
-        check_min("--samples", self.samples, 1)?;
+        check_range("--eval-problems", self.eval_problems as f64, 1.0, MAX_EVAL_PROBLEMS as f64)?;
+        check_range("--samples", self.samples as f64, 1.0, MAX_SAMPLES as f64)?;
         check_range("--temperature", self.temperature, 1e-3, 10.0)?;
+        check_range("--top-k", self.top_k as f64, 0.0, Tokenizer::new().vocab_size() as f64)?;
         check_range("--max-new", self.max_new as f64, 1.0, 1000.0)
+    }
+
+    /// The most tokens the evaluation generates, problems × (samples + 1) × max_new
+    /// (greedy once, then the samples), with checked arithmetic.
+    pub fn generated_tokens(&self) -> Option<u64> {
+        (self.eval_problems as u64).checked_mul(self.samples as u64 + 1)?.checked_mul(self.max_new as u64)
+    }
+
+    /// The KV cache's memory (bytes) when evaluating `model`: the greedy pass holds
+    /// every problem at once, the sampled passes up to max(256, samples) rows; each row
+    /// keeps keys and values of every layer over the whole context.
+    pub fn cache_bytes(&self, model: &GptConfig) -> Option<u64> {
+        let rows = self.eval_problems.max(self.samples).max(256) as u64;
+        rows.checked_mul(model.n_layers as u64)?
+            .checked_mul(model.context as u64)?
+            .checked_mul(model.d_model as u64)?
+            .checked_mul(2 * 4)
     }
 
     /// The first `eval_problems` test problems, and the model's greedy and sampled

@@ -25,30 +25,105 @@ pub struct GptConfig {
 /// The model's shape as command-line flags (chapter 5 pre-trains with them).
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct GptArgs {
-    /// Width of the residual stream d
+    /// Width of the residual stream d, a multiple of --heads [1, 1024]
     #[arg(long, default_value_t = 128)]
     pub d_model: usize,
-    /// Attention heads per layer
+    /// Attention heads per layer [1, 64]
     #[arg(long, default_value_t = 4)]
     pub heads: usize,
-    /// Transformer blocks
+    /// Transformer blocks [1, 32]
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
-    /// Context length in tokens (prompt + response)
+    /// Context length in tokens (prompt + response) [max(--seq-len, 16), 1024]
     #[arg(long, default_value_t = 64)]
     pub context: usize,
+}
+
+/// The largest shapes a model may have, from the flags or from a checkpoint: the
+/// ranges of `--d-model`, `--heads`, `--layers` and `--context`.
+pub const MAX_D_MODEL: usize = 1024;
+pub const MAX_HEADS: usize = 64;
+pub const MAX_LAYERS: usize = 32;
+pub const MAX_CONTEXT: usize = 1024;
+/// The most parameters a model may have (256 MB of f32 weights; training holds four
+/// copies: weights, gradients and AdamW's two moments).
+pub const MAX_PARAMS: u64 = 1 << 26;
+
+impl GptConfig {
+    /// The parameters' names and shapes, in the order of [`Gpt::named_vars`] (the
+    /// checkpoint's tensors), computed without allocating any tensor.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (d, v) = (self.d_model, self.vocab_size);
+        let mut out = vec![("wte".to_string(), vec![v, d]), ("wpe".to_string(), vec![self.context, d])];
+        for i in 0..self.n_layers {
+            for (name, w, b) in [
+                ("ln1", vec![d], d),
+                ("qkv", vec![d, 3 * d], 3 * d),
+                ("proj", vec![d, d], d),
+                ("ln2", vec![d], d),
+                ("fc", vec![d, 4 * d], 4 * d),
+                ("fc_out", vec![4 * d, d], d),
+            ] {
+                out.push((format!("h{i}.{name}.w"), w));
+                out.push((format!("h{i}.{name}.b"), vec![b]));
+            }
+        }
+        out.push(("ln_f.w".to_string(), vec![d]));
+        out.push(("ln_f.b".to_string(), vec![d]));
+        if !self.tied_head {
+            out.push(("head".to_string(), vec![d, v]));
+        }
+        out
+    }
+
+    /// The number of parameters, with checked arithmetic (`None` past u64).
+    pub fn param_count(&self) -> Option<u64> {
+        let (d, v) = (self.d_model as u64, self.vocab_size as u64);
+        let per_layer = d.checked_mul(d)?.checked_mul(12)?.checked_add(d.checked_mul(13)?)?;
+        let embeddings = v.checked_add(self.context as u64)?.checked_mul(d)?;
+        let head = if self.tied_head { 0 } else { d.checked_mul(v)? };
+        per_layer.checked_mul(self.n_layers as u64)?.checked_add(embeddings)?.checked_add(2 * d)?.checked_add(head)
+    }
+
+    /// Checks every field against the ranges of the shape flags and the parameter
+    /// limit, before anything is allocated: why not, in words, or Ok.
+    pub fn check_shape(&self) -> std::result::Result<(), String> {
+        let within = |name: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} {v} must lie in [{lo}, {hi}]"))
+            }
+        };
+        within("d_model", self.d_model, 1, MAX_D_MODEL)?;
+        within("n_heads", self.n_heads, 1, MAX_HEADS)?;
+        within("n_layers", self.n_layers, 1, MAX_LAYERS)?;
+        within("context", self.context, 1, MAX_CONTEXT)?;
+        within("vocab_size", self.vocab_size, 1, 1 << 16)?;
+        if self.d_model % self.n_heads != 0 {
+            return Err(format!("d_model {} is not a multiple of n_heads {}", self.d_model, self.n_heads));
+        }
+        match self.param_count() {
+            Some(n) if n <= MAX_PARAMS => Ok(()),
+            n => Err(format!(
+                "{} parameters, more than the limit of {MAX_PARAMS}",
+                n.map_or("too many".into(), |n| n.to_string())
+            )),
+        }
+    }
 }
 
 impl GptArgs {
     /// Checks the flags; the context must hold a training row of `seq_len` tokens.
     pub fn validate(&self, seq_len: usize) -> crate::error::Result<()> {
-        use crate::error::{check_min, Error};
-        check_min("--heads", self.heads, 1)?;
-        check_min("--layers", self.layers, 1)?;
-        if self.d_model == 0 || self.d_model % self.heads != 0 {
+        use crate::error::{check_range, Error};
+        check_range("--heads", self.heads as f64, 1.0, MAX_HEADS as f64)?;
+        check_range("--layers", self.layers as f64, 1.0, MAX_LAYERS as f64)?;
+        check_range("--d-model", self.d_model as f64, 1.0, MAX_D_MODEL as f64)?;
+        if self.d_model % self.heads != 0 {
             return Err(Error::invalid("--d-model", self.d_model, "must be a positive multiple of --heads"));
         }
-        check_min("--context", self.context, seq_len.max(16))
+        check_range("--context", self.context as f64, seq_len.max(16) as f64, MAX_CONTEXT as f64)
     }
 
     /// The model these flags describe, with a tied output head.
@@ -167,6 +242,8 @@ impl Gpt {
     }
 
     /// Every parameter with a stable name (the checkpoint's keys), in a fixed order.
+    ///
+    /// Kept in step with [`GptConfig::param_shapes`] (a test checks they agree).
     pub fn named_vars(&self) -> Vec<(String, &Var)> {
         let mut out = vec![("wte".to_string(), &self.wte), ("wpe".to_string(), &self.wpe)];
         for (i, b) in self.blocks.iter().enumerate() {

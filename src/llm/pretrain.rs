@@ -4,7 +4,7 @@
 use super::corpus::{self, Form};
 use super::model::{Gpt, GptConfig};
 use super::tokenizer::{Tokenizer, EOS};
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::nn::candle_error;
 use crate::report::Progress;
 use candle_core::{Device, Tensor};
@@ -16,38 +16,44 @@ use std::time::Instant;
 /// Pre-training hyper-parameters: the chapter's flags, with the lesson's defaults.
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct PretrainConfig {
-    /// Pre-training steps (AdamW updates)
+    /// Pre-training steps (AdamW updates) [1, 100000]
     #[arg(long, default_value_t = 800)]
     pub steps: usize,
-    /// Rows per pre-training batch
+    /// Rows per pre-training batch (also the speed measurement's batch) [1, 4096]
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
-    /// Tokens per row
+    /// Tokens per row [8, 1024]
     #[arg(long, default_value_t = 64)]
     pub seq_len: usize,
-    /// Peak learning rate, reached after the warm-up
+    /// Peak learning rate, reached after the warm-up [1e-8, 1]
     #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,
-    /// Learning rate at the end of the cosine decay
+    /// Learning rate at the end of the cosine decay [0, --lr]
     #[arg(long, default_value_t = 3e-4)]
     pub min_lr: f64,
-    /// Warm-up steps (linear from 0 to --lr)
+    /// Warm-up steps (linear from 0 to --lr; at most --steps are used) [0, 100000]
     #[arg(long, default_value_t = 50)]
     pub warmup: usize,
-    /// AdamW weight decay on the weight matrices
+    /// AdamW weight decay on the weight matrices [0, 1]
     #[arg(long, default_value_t = 0.1)]
     pub weight_decay: f64,
-    /// Share of corpus documents that contain a mistake
+    /// Share of corpus documents that contain a mistake [0, 1]
     #[arg(long, default_value_t = 0.1)]
     pub noise: f64,
 }
 
+/// The most steps, batch rows and tokens per row the flags accept.
+pub const MAX_STEPS: usize = 100_000;
+pub const MAX_BATCH: usize = 4096;
+pub const MAX_SEQ_LEN: usize = 1024;
+
 impl PretrainConfig {
     /// Checks the flags; an error names the flag, its value and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        check_min("--steps", self.steps, 1)?;
-        check_min("--batch", self.batch, 1)?;
-        check_min("--seq-len", self.seq_len, 8)?;
+        check_range("--steps", self.steps as f64, 1.0, MAX_STEPS as f64)?;
+        check_range("--batch", self.batch as f64, 1.0, MAX_BATCH as f64)?;
+        check_range("--seq-len", self.seq_len as f64, 8.0, MAX_SEQ_LEN as f64)?;
+        check_range("--warmup", self.warmup as f64, 0.0, MAX_STEPS as f64)?;
         check_range("--lr", self.lr, 1e-8, 1.0)?;
         check_range("--min-lr", self.min_lr, 0.0, self.lr)?;
         check_range("--weight-decay", self.weight_decay, 0.0, 1.0)?;
@@ -58,6 +64,20 @@ impl PretrainConfig {
     pub fn effective(&self) -> PretrainConfig {
         PretrainConfig { warmup: self.warmup.min(self.steps), ..self.clone() }
     }
+}
+
+/// An estimate of the memory (bytes) of one training step, forward and backward, on
+/// `batch` rows of `seq_len` tokens: the activations each layer keeps for the backward
+/// pass (about 40 floats per token and width, and 4 per attention score), the logits,
+/// and the parameters four times over (weights, gradients, AdamW's moments). `None`
+/// past u64.
+pub fn training_bytes(shape: &GptConfig, batch: usize, seq_len: usize) -> Option<u64> {
+    let (b, t) = (batch as u64, seq_len as u64);
+    let (d, h, l, v) = (shape.d_model as u64, shape.n_heads as u64, shape.n_layers as u64, shape.vocab_size as u64);
+    let per_token =
+        d.checked_mul(40)?.checked_add(h.checked_mul(t)?.checked_mul(4)?)?.checked_mul(l)?.checked_add(v * 4)?;
+    let activations = b.checked_mul(t)?.checked_mul(per_token)?;
+    activations.checked_add(shape.param_count()?.checked_mul(4)?)?.checked_mul(4)
 }
 
 /// The learning rate at `step`: linear warm-up to `lr`, then cosine down to `min_lr`.
