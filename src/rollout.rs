@@ -13,6 +13,72 @@ use crate::plot::Band;
 use rand::Rng;
 use std::time::Instant;
 
+/// Checks that a count flag lies in `[lo, hi]`; the error names the flag, the value
+/// (exactly, as given) and the range.
+pub fn check_count(name: &str, value: u64, lo: u64, hi: u64) -> crate::error::Result<()> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(crate::error::Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
+    }
+}
+
+/// A count flag that a run's cost grows with, for [`check_budget`]: its name, value,
+/// default and allowed range, and how to set it on a copy of the flags.
+#[derive(Clone)]
+pub struct Knob<S> {
+    pub flag: &'static str,
+    pub value: u64,
+    pub default: u64,
+    pub range: (u64, u64),
+    pub set: fn(&mut S, u64),
+}
+
+/// Checks that `cost(flags)` (computed with checked arithmetic: `None` is an overflow)
+/// is at most `cap`. Otherwise the error names the knob raised most above its default
+/// (a flag the user gave) and the largest value it may take with the other flags as
+/// given, found by bisection (`cost` grows with every knob).
+pub fn check_budget<S: Clone>(
+    flags: &S,
+    knobs: &[Knob<S>],
+    cost: impl Fn(&S) -> Option<u64>,
+    cap: u64,
+    what: &str,
+) -> crate::error::Result<()> {
+    let fits = |s: &S| cost(s).is_some_and(|c| c <= cap);
+    if fits(flags) {
+        return Ok(());
+    }
+    let raised = |k: &Knob<S>| k.value as f64 / k.default.max(1) as f64;
+    let Some(knob) = knobs.iter().max_by(|a, b| raised(a).total_cmp(&raised(b))) else {
+        return Err(crate::error::Error::invalid(what, "", "over the budget"));
+    };
+    let with = |v: u64| {
+        let mut s = flags.clone();
+        (knob.set)(&mut s, v);
+        s
+    };
+    let (lo, hi) = knob.range;
+    let why = if !fits(&with(lo)) {
+        format!(
+            "allowed range [{lo}, {hi}], but with the other flags as given even {lo} exceeds the budget of {cap} {what}; lower them"
+        )
+    } else {
+        // The largest v in [lo, value) that fits.
+        let (mut ok, mut bad) = (lo, knob.value);
+        while bad - ok > 1 {
+            let mid = ok + (bad - ok) / 2;
+            if fits(&with(mid)) {
+                ok = mid
+            } else {
+                bad = mid
+            }
+        }
+        format!("must lie in [{lo}, {ok}] with the other flags as given (a run may take at most {cap} {what}; the flag's own range is [{lo}, {hi}])")
+    };
+    Err(crate::error::Error::invalid(knob.flag, knob.value, &why))
+}
+
 /// One finished episode.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpisodeLog {

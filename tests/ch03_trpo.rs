@@ -201,3 +201,87 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
     common::assert_bad_input(env!("CARGO_BIN_EXE_ch03-trpo"), &out_dir, &cases);
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+/// Every numeric flag refuses each class of hostile value (negative, zero where zero
+/// means nothing, huge, NaN, ±inf, empty, not a number) with exit code 2 and one line
+/// naming it; products of flags are bounded with checked arithmetic and blame a flag
+/// that was given.
+#[test]
+fn hostile_values_for_every_flag_are_refused() {
+    let out_dir = temp_dir("hostile");
+    let hostile = ["-1", "0", "18446744073709551615", "1e300", "nan", "inf", "-inf", "", "abc"];
+    // (flag, values it accepts among `hostile`)
+    let flags: &[(&str, &[&str])] = &[
+        ("--delta", &[]),
+        ("--envs", &[]),
+        ("--steps", &[]),
+        ("--total-steps", &[]),
+        ("--gamma", &["0"]),
+        ("--lambda", &["0"]),
+        ("--cg-iters", &[]),
+        ("--cg-damping", &["0"]),
+        ("--fisher-subsample", &[]),
+        ("--max-backtracks", &["0"]),
+        ("--hidden", &[]),
+        ("--value-lr", &[]),
+        ("--value-epochs", &[]),
+        ("--value-minibatch", &[]),
+        ("--small-step", &[]),
+        ("--large-step", &[]),
+        ("--line-search-start", &[]),
+        ("--compare-seeds", &[]),
+        ("--seeds", &[]),
+        ("--seed", &["0", "18446744073709551615"]),
+    ];
+    let mut cases: Vec<(Vec<String>, &str)> = Vec::new();
+    for (flag, accepted) in flags {
+        for value in hostile.iter().filter(|v| !accepted.contains(v)) {
+            cases.push((vec![flag.to_string(), value.to_string()], flag));
+        }
+    }
+    let more: Vec<(Vec<&str>, &str)> = vec![
+        // The example: a count with no upper bound ran for hours.
+        (vec!["--value-epochs", "1000000000"], "--value-epochs"),
+        (vec!["--hidden", "64,64,64,64,64"], "--hidden"),
+        (vec!["--hidden", "1025"], "--hidden"),
+        (vec!["--hidden", "64,-1"], "--hidden"),
+        (vec!["--total-steps", "10000001"], "[1024, 10000000]"),
+        // Products of flags: the batch, the batch's activations, the whole run's work.
+        (vec!["--envs", "256", "--steps", "65536"], "invalid value '65536' for --steps: must lie in [1, 4096]"),
+        // (--envs is raised most above its default: 64 times.)
+        (
+            vec!["--envs", "256", "--steps", "4096", "--total-steps", "1048576", "--hidden", "1024"],
+            "invalid value '256' for --envs: must lie in [1, 8]",
+        ),
+        (
+            vec!["--hidden", "1024,1024,1024,1024", "--seeds", "100"],
+            "invalid value '100' for --seeds: must lie in [1, ",
+        ),
+        (vec!["--seed", "18446744073709551615", "--seeds", "2"], "--seed"),
+        (vec!["--fisher-subsample", "1025"], "--fisher-subsample"),
+    ];
+    for (args, expected) in more {
+        cases.push((args.iter().map(|a| a.to_string()).collect(), expected));
+    }
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch03-trpo"), &out_dir, &cases);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+#[test]
+fn the_budget_of_a_full_run_blames_the_flag_that_was_raised() {
+    use rl_sandbox::trpo::experiments::{check_budget, StepSizeFlags};
+    let flags = StepSizeFlags { small_step: 0.05, large_step: 5.0, line_search_start: 0.05, compare_seeds: 3 };
+    // The defaults fit, with the most seeds too.
+    check_budget(&TrpoConfig::default(), &flags, 5, 5).unwrap();
+    check_budget(&TrpoConfig::default(), &flags, 100, 5).unwrap();
+    // 100 seeds and 10 million steps per run: 5 billion environment steps.
+    let cfg = TrpoConfig { total_steps: 10_000_000, ..TrpoConfig::default() };
+    let err = check_budget(&cfg, &flags, 100, 5).unwrap_err().to_string();
+    assert!(err.contains("invalid value '10000000' for --total-steps: must lie in [1024, "), "{err}");
+    let err = check_budget(&cfg, &flags, 5, 5).unwrap_err().to_string();
+    assert!(err.contains("--total-steps"), "{err}");
+    // Many value epochs on a long run: the work, blamed on the flag raised most.
+    let cfg = TrpoConfig { total_steps: 1_500_000, value_epochs: 100, ..TrpoConfig::default() };
+    let err = check_budget(&cfg, &flags, 5, 5).unwrap_err().to_string();
+    assert!(err.contains("for --value-epochs: must lie in [1, "), "{err}");
+}

@@ -358,3 +358,116 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
     common::assert_bad_input(env!("CARGO_BIN_EXE_ch04-ppo"), &out_dir, &cases);
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+/// Every numeric flag refuses each class of hostile value (negative, zero where zero
+/// means nothing, huge, NaN, ±inf, empty, not a number) with exit code 2 and one line
+/// naming it; products of flags are bounded with checked arithmetic and blame a flag
+/// that was given.
+#[test]
+fn hostile_values_for_every_flag_are_refused() {
+    let out_dir = temp_dir("hostile");
+    let hostile = ["-1", "0", "18446744073709551615", "1e300", "nan", "inf", "-inf", "", "abc"];
+    // (flag, values it accepts among `hostile`)
+    let flags: &[(&str, &[&str])] = &[
+        ("--steps", &[]),
+        ("--n-envs", &[]),
+        ("--n-steps", &[]),
+        ("--minibatch", &[]),
+        ("--epochs", &[]),
+        ("--gamma", &["0"]),
+        ("--lambda", &["0"]),
+        ("--lr", &[]),
+        ("--clip-range", &[]),
+        ("--target-kl", &[]),
+        ("--init-beta", &[]),
+        ("--clip-value", &[]),
+        ("--vf-coef", &["0"]),
+        ("--ent-coef", &["0"]),
+        ("--max-grad-norm", &[]),
+        ("--adam-eps", &[]),
+        ("--hidden", &[]),
+        ("--eval-episodes", &[]),
+        ("--lambdas", &["0"]),
+        ("--lambda-steps", &[]),
+        ("--lambda-seeds", &[]),
+        ("--snapshot-steps", &[]),
+        ("--probes", &[]),
+        ("--probe-runs", &[]),
+        ("--truth-runs", &[]),
+        ("--probe-horizon", &[]),
+        ("--pendulum-seeds", &[]),
+        ("--pendulum-steps", &[]),
+        ("--pendulum-n-envs", &[]),
+        ("--pendulum-n-steps", &[]),
+        ("--pendulum-minibatch", &[]),
+        ("--pendulum-epochs", &[]),
+        ("--pendulum-gamma", &["0"]),
+        ("--pendulum-lambda", &["0"]),
+        ("--pendulum-lr", &[]),
+        ("--pendulum-clip-range", &[]),
+        ("--pendulum-log-std", &["-1", "0"]),
+        ("--seeds", &[]),
+        ("--seed", &["0", "18446744073709551615"]),
+    ];
+    let mut cases: Vec<(Vec<String>, &str)> = Vec::new();
+    for (flag, accepted) in flags {
+        for value in hostile.iter().filter(|v| !accepted.contains(v)) {
+            cases.push((vec![flag.to_string(), value.to_string()], flag));
+        }
+    }
+    let more: Vec<(Vec<&str>, &str)> = vec![
+        // The example: n-envs × n-steps wrapped to 0 and the error blamed
+        // --minibatch, a flag not given.
+        (
+            vec!["--n-envs", "4", "--n-steps", "4611686018427387904"],
+            "invalid value '4611686018427387904' for --n-steps",
+        ),
+        (vec!["--n-envs", "1024", "--n-steps", "65536"], "invalid value '65536' for --n-steps: must lie in [1, 1024]"),
+        (
+            vec!["--pendulum-n-envs", "1024", "--pendulum-n-steps", "2048"],
+            "for --pendulum-n-envs: must lie in [1, 512]",
+        ),
+        (vec!["--n-envs", "64", "--n-steps", "4096"], "--n-envs 64 × --n-steps 4096"),
+        (vec!["--steps", "10000001"], "[256, 10000000]"),
+        (vec!["--lambda-steps", "99999999999"], "--lambda-steps"),
+        (vec!["--snapshot-steps", "10"], "--snapshot-steps"),
+        (vec!["--epochs", "1000000000"], "--epochs"),
+        (vec!["--lambdas", "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"], "--lambdas"),
+        (vec!["--lambdas", "0,2"], "--lambdas"),
+        (vec!["--hidden", "1025"], "--hidden"),
+        // Products of flags: the work of the whole run, blamed on the flag raised most.
+        (vec!["--hidden", "1024,1024,1024,1024"], "invalid value '1024' for --hidden: must lie in [1, "),
+        (vec!["--seed", "18446744073709551615", "--seeds", "2"], "--seed"),
+    ];
+    for (args, expected) in more {
+        cases.push((args.iter().map(|a| a.to_string()).collect(), expected));
+    }
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch04-ppo"), &out_dir, &cases);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+#[test]
+fn the_budget_of_a_full_run_blames_the_flag_that_was_raised() {
+    use rl_sandbox::ppo::experiments::{check_budget, PpoExperimentFlags};
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        ppo: PpoExperimentFlags,
+    }
+    let parse = |args: &[&str]| {
+        let argv: Vec<&str> = std::iter::once("ch04").chain(args.iter().copied()).collect();
+        <Flags as clap::Parser>::parse_from(argv).ppo
+    };
+    check_budget(&parse(&[]), 5, 5).unwrap();
+    // 10 million steps per run over 5 seeds: 150 million steps of the main runs alone.
+    let err = check_budget(&parse(&["--steps", "10000000"]), 5, 5).unwrap_err().to_string();
+    assert!(err.contains("invalid value '10000000' for --steps: must lie in [256, "), "{err}");
+    // 100 seeds fit (about 45 minutes of one core); with twice the epochs they do not,
+    // and the seed count is the flag raised most.
+    check_budget(&parse(&[]), 100, 5).unwrap();
+    let err = check_budget(&parse(&["--epochs", "40"]), 100, 5).unwrap_err().to_string();
+    assert!(err.contains("invalid value '100' for --seeds: must lie in [1, "), "{err}");
+    // The bias/variance continuations.
+    let err = check_budget(&parse(&["--probes", "1000"]), 5, 5).unwrap_err().to_string();
+    assert!(err.contains("for --probes: must lie in [1, "), "{err}");
+}

@@ -13,8 +13,9 @@ use crate::error::Result;
 use crate::report::{print_table, Summary};
 use crate::run::{ChapterArgs, RunContext};
 use crate::stats;
-use crate::trpo::experiments::{final_returns, largest_drops, max_kl, StepSizeFlags, TrpoExperiments};
+use crate::trpo::experiments::{check_budget, final_returns, largest_drops, max_kl, StepSizeFlags, TrpoExperiments};
 use crate::trpo::figures::{figure_step_sizes, figure_trpo};
+use crate::trpo::train::MAX_TOTAL_STEPS;
 use crate::trpo::{StepRule, TrpoConfig, TrpoRun};
 use clap::Parser;
 use serde::Serialize;
@@ -45,14 +46,26 @@ impl ChapterArgs for Args {
     }
 
     fn prepare(&mut self) {
+        // --quick shortens a run, but leaves a value outside its range as given, so that
+        // validation refuses it as it would without --quick.
         if self.common.quick {
-            self.trpo.total_steps = self.trpo.total_steps.min(8_192);
-            self.step_sizes.compare_seeds = 1;
+            if self.trpo.total_steps <= MAX_TOTAL_STEPS {
+                let batch = self.trpo.batch() as u64;
+                self.trpo.total_steps = self.trpo.total_steps.min(batch.max(8_192));
+            }
+            if self.step_sizes.compare_seeds <= crate::cli::MAX_SEEDS {
+                self.step_sizes.compare_seeds = self.step_sizes.compare_seeds.min(1);
+            }
         }
     }
 
     fn validate(&self) -> Result<()> {
         self.step_sizes.validate(&self.trpo)
+    }
+
+    fn check_budget(&self, n_seeds: usize) -> Result<()> {
+        let (quick, full) = Self::DEFAULT_SEEDS;
+        check_budget(&self.trpo, &self.step_sizes, n_seeds, if self.common.quick { quick } else { full })
     }
 }
 

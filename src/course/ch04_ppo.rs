@@ -16,9 +16,10 @@ use crate::cli::CommonArgs;
 use crate::error::Result;
 use crate::ppo::bias_variance::LambdaStats;
 use crate::ppo::experiments::{
-    cartpole_final, per_seed, EvaluatedRun, PpoExperimentFlags, PpoExperiments, CARTPOLE_LAST,
+    cartpole_final, check_budget, per_seed, EvaluatedRun, PpoExperimentFlags, PpoExperiments, CARTPOLE_LAST,
 };
 use crate::ppo::figures;
+use crate::ppo::train::MAX_TOTAL_STEPS;
 use crate::ppo::Objective;
 use crate::report::{print_table, Summary};
 use crate::run::{ChapterArgs, RunContext};
@@ -49,23 +50,34 @@ impl ChapterArgs for Args {
     }
 
     fn prepare(&mut self) {
+        // --quick shortens a run (never below one batch), but leaves a value outside its
+        // range as given, so that validation refuses it as it would without --quick.
         if self.common.quick {
             let a = &mut self.ppo;
-            a.cartpole.total_steps = a.cartpole.total_steps.min(10_240);
-            a.lambda_steps = a.lambda_steps.min(5_120);
-            a.lambda_seeds = a.lambda_seeds.min(1);
-            a.snapshot_steps = a.snapshot_steps.min(2_560);
-            a.probes = a.probes.min(4);
-            a.probe_runs = a.probe_runs.min(16);
-            a.truth_runs = a.truth_runs.min(32);
-            a.pendulum.pendulum_seeds = a.pendulum.pendulum_seeds.min(1);
-            a.pendulum.pendulum_steps = a.pendulum.pendulum_steps.min(8_192);
-            a.eval_episodes = a.eval_episodes.min(5);
+            let batch = a.cartpole.batch_size() as u64;
+            let p_batch = (a.pendulum.pendulum_n_envs as u64).saturating_mul(a.pendulum.pendulum_n_steps as u64);
+            let steps = |v: u64, cap: u64, batch: u64| if v > MAX_TOTAL_STEPS { v } else { v.min(cap.max(batch)) };
+            let count = |v: usize, cap: usize, max: usize| if v > max { v } else { v.min(cap) };
+            a.cartpole.total_steps = steps(a.cartpole.total_steps, 10_240, batch);
+            a.lambda_steps = steps(a.lambda_steps, 5_120, batch);
+            a.lambda_seeds = count(a.lambda_seeds, 1, crate::cli::MAX_SEEDS);
+            a.snapshot_steps = steps(a.snapshot_steps, 2_560, batch);
+            a.probes = count(a.probes, 4, 1000);
+            a.probe_runs = count(a.probe_runs, 16, 10_000);
+            a.truth_runs = count(a.truth_runs, 32, 10_000);
+            a.pendulum.pendulum_seeds = count(a.pendulum.pendulum_seeds, 1, crate::cli::MAX_SEEDS);
+            a.pendulum.pendulum_steps = steps(a.pendulum.pendulum_steps, 8_192, p_batch);
+            a.eval_episodes = count(a.eval_episodes, 5, 1000);
         }
     }
 
     fn validate(&self) -> Result<()> {
         self.ppo.validate()
+    }
+
+    fn check_budget(&self, n_seeds: usize) -> Result<()> {
+        let (quick, full) = Self::DEFAULT_SEEDS;
+        check_budget(&self.ppo, n_seeds, if self.common.quick { quick } else { full })
     }
 }
 

@@ -10,14 +10,16 @@
 
 use super::bias_variance::{lambda_return_bias_variance, LambdaStats};
 use super::{Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, PpoUpdateLog};
+use crate::cli::MAX_SEEDS;
 use crate::env::cartpole::CartPole;
 use crate::env::pendulum::Pendulum;
 use crate::env::Env;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::nn::candle_error;
+use crate::ppo::train::{FlagNames, MAX_ENVS, MAX_EPOCHS, MAX_STEPS_PER_ENV, MAX_TOTAL_STEPS, MAX_WIDTH};
 use crate::report::Metrics;
-use crate::rollout::{median_reached, EpisodeLog, LearningCurve, UpdateHistory};
+use crate::rollout::{self, check_count, median_reached, EpisodeLog, Knob, LearningCurve, UpdateHistory};
 use crate::{ppo, rng, stats};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -40,31 +42,31 @@ pub struct PpoExperimentFlags {
     #[command(flatten)]
     #[serde(flatten)]
     pub cartpole: PpoConfig,
-    /// Episodes of the deterministic evaluation after training
+    /// Episodes of the deterministic evaluation after training [1, 1000]
     #[arg(long, default_value_t = 20)]
     pub eval_episodes: usize,
-    /// The λ values of the sweep
+    /// The λ values of the sweep [1 to 20 values, each in [0, 1]]
     #[arg(long, value_delimiter = ',', default_value = "0,0.5,0.8,0.95,1")]
     pub lambdas: Vec<f64>,
-    /// CartPole: environment steps per run of the λ sweep
+    /// CartPole: environment steps per run of the λ sweep [n-envs × n-steps, 10000000]
     #[arg(long, default_value_t = 50_000)]
     pub lambda_steps: u64,
-    /// Seeds of the λ sweep and of the bias/variance measurement (the first of --seeds)
+    /// Seeds of the λ sweep and of the bias/variance measurement (the first of --seeds) [1, 100]
     #[arg(long, default_value_t = 3)]
     pub lambda_seeds: usize,
-    /// Bias/variance: environment steps of PPO-clip that make the fixed policy and critic
+    /// Bias/variance: environment steps of PPO-clip that make the fixed policy and critic [n-envs × n-steps, 10000000]
     #[arg(long, default_value_t = 10_240)]
     pub snapshot_steps: u64,
-    /// Bias/variance: states (with their first action) the estimates start from
+    /// Bias/variance: states (with their first action) the estimates start from [1, 1000]
     #[arg(long, default_value_t = 16)]
     pub probes: usize,
-    /// Bias/variance: continuations per probe for the λ-return estimates
+    /// Bias/variance: continuations per probe for the λ-return estimates [2, 10000]
     #[arg(long, default_value_t = 64)]
     pub probe_runs: usize,
-    /// Bias/variance: independent Monte Carlo continuations per probe for the truth Q(s, a)
+    /// Bias/variance: independent Monte Carlo continuations per probe for the truth Q(s, a) [1, 10000]
     #[arg(long, default_value_t = 192)]
     pub truth_runs: usize,
-    /// Bias/variance: time limit of a continuation (far beyond the horizon 1/(1 − γ))
+    /// Bias/variance: time limit of a continuation (far beyond the horizon 1/(1 − γ)) [1, 10000]
     #[arg(long, default_value_t = 400)]
     pub probe_horizon: usize,
     #[command(flatten)]
@@ -75,37 +77,37 @@ pub struct PpoExperimentFlags {
 /// The Pendulum run's flags; the rest of its settings are the CartPole runs'.
 #[derive(clap::Args, Debug, Clone, Serialize)]
 pub struct PendulumFlags {
-    /// Pendulum: number of seeds (the first of --seeds)
+    /// Pendulum: number of seeds (the first of --seeds) [1, 100]
     #[arg(long, default_value_t = 3)]
     pub pendulum_seeds: usize,
-    /// Pendulum: environment steps per run
+    /// Pendulum: environment steps per run [pendulum-n-envs × pendulum-n-steps, 10000000]
     #[arg(long, default_value_t = 100_000)]
     pub pendulum_steps: u64,
-    /// Pendulum: environment copies
+    /// Pendulum: environment copies [1, 1024]
     #[arg(long, default_value_t = 4)]
     pub pendulum_n_envs: usize,
-    /// Pendulum: steps per copy per update
+    /// Pendulum: steps per copy per update; a batch has at most 1048576 rows [1, 65536]
     #[arg(long, default_value_t = 1024)]
     pub pendulum_n_steps: usize,
-    /// Pendulum: rows per gradient step
+    /// Pendulum: rows per gradient step [1, 1048576]
     #[arg(long, default_value_t = 64)]
     pub pendulum_minibatch: usize,
-    /// Pendulum: passes over each batch
+    /// Pendulum: passes over each batch [1, 100]
     #[arg(long, default_value_t = 10)]
     pub pendulum_epochs: usize,
-    /// Pendulum: discount γ
+    /// Pendulum: discount γ [0, 1]
     #[arg(long, default_value_t = 0.9)]
     pub pendulum_gamma: f64,
-    /// Pendulum: GAE's λ
+    /// Pendulum: GAE's λ [0, 1]
     #[arg(long, default_value_t = 0.95)]
     pub pendulum_lambda: f64,
-    /// Pendulum: Adam learning rate (at the start)
+    /// Pendulum: Adam learning rate (at the start) (0, 1]
     #[arg(long, default_value_t = 1e-3)]
     pub pendulum_lr: f64,
-    /// Pendulum: the clip range ε (constant)
+    /// Pendulum: the clip range ε (constant) (0, 1)
     #[arg(long, default_value_t = 0.2)]
     pub pendulum_clip_range: f64,
-    /// Pendulum: the starting log σ of the Gaussian policy (σ = 1 N·m at 0)
+    /// Pendulum: the starting log σ of the Gaussian policy (σ = 1 N·m at 0) [-5, 2]
     #[arg(long, default_value_t = 0.0)]
     pub pendulum_log_std: f64,
 }
@@ -113,27 +115,9 @@ pub struct PendulumFlags {
 impl PendulumFlags {
     /// Checks these flags, naming them.
     fn validate(&self) -> Result<()> {
-        check_range("--pendulum-seeds", self.pendulum_seeds as f64, 1.0, 1000.0)?;
-        check_range("--pendulum-log-std", self.pendulum_log_std, -5.0, 2.0)?;
-        check_range("--pendulum-n-envs", self.pendulum_n_envs as f64, 1.0, 1024.0)?;
-        check_min("--pendulum-n-steps", self.pendulum_n_steps, 1)?;
-        check_min("--pendulum-minibatch", self.pendulum_minibatch, 1)?;
-        check_range("--pendulum-epochs", self.pendulum_epochs as f64, 1.0, 1000.0)?;
-        let batch = self.pendulum_n_envs * self.pendulum_n_steps;
-        if self.pendulum_steps < batch as u64 {
-            return Err(Error::invalid(
-                "--pendulum-steps",
-                self.pendulum_steps,
-                &format!("must be at least one batch, --pendulum-n-envs × --pendulum-n-steps = {batch}"),
-            ));
-        }
-        check_range("--pendulum-gamma", self.pendulum_gamma, 0.0, 1.0)?;
-        check_range("--pendulum-lambda", self.pendulum_lambda, 0.0, 1.0)?;
-        check_range("--pendulum-lr", self.pendulum_lr, f64::MIN_POSITIVE, 1.0)?;
-        if !(self.pendulum_clip_range > 0.0 && self.pendulum_clip_range < 1.0) {
-            return Err(Error::invalid("--pendulum-clip-range", self.pendulum_clip_range, "must be in (0, 1)"));
-        }
-        Ok(())
+        check_count("--pendulum-seeds", self.pendulum_seeds as u64, 1, MAX_SEEDS as u64)?;
+        check_range("--pendulum-log-std", self.pendulum_log_std, -5.0, 2.0)
+        // The rest: PpoExperimentFlags::validate, through pendulum_config().
     }
 }
 
@@ -200,24 +184,232 @@ impl PpoExperimentFlags {
         for &l in &self.lambdas {
             check_range("--lambdas", l, 0.0, 1.0)?;
         }
-        check_range("--lambda-seeds", self.lambda_seeds as f64, 1.0, 1000.0)?;
-        let one_batch = |flag: &str, steps: u64, cfg: PpoConfig| {
-            cfg.validate().map_err(|_| {
-                let why = format!("must be at least one batch, --n-envs × --n-steps = {}", self.cartpole.batch_size());
-                Error::invalid(flag, steps, &why)
-            })
-        };
-        let sweep = PpoJob::CartPole { objective: Objective::Clip, lambda: self.cartpole.lambda, seed: 0, sweep: true };
-        one_batch("--lambda-steps", self.lambda_steps, self.job_config(&sweep))?;
-        check_range("--eval-episodes", self.eval_episodes as f64, 1.0, 10_000.0)?;
-        check_min("--probes", self.probes, 1)?;
-        check_min("--probe-runs", self.probe_runs, 2)?;
-        check_min("--truth-runs", self.truth_runs, 1)?;
-        check_range("--probe-horizon", self.probe_horizon as f64, 1.0, 100_000.0)?;
-        one_batch("--snapshot-steps", self.snapshot_steps, self.snapshot_config())?;
+        check_count("--lambda-seeds", self.lambda_seeds as u64, 1, MAX_SEEDS as u64)?;
+        // The CartPole settings are valid: these runs differ from them in their budget only.
+        let batch = self.cartpole.batch_size() as u64;
+        for (flag, steps) in [("--lambda-steps", self.lambda_steps), ("--snapshot-steps", self.snapshot_steps)] {
+            if !(batch..=MAX_TOTAL_STEPS).contains(&steps) {
+                let (envs, steps) = (self.cartpole.n_envs, self.cartpole.n_steps);
+                let why = format!(
+                    "must lie in [{batch}, {MAX_TOTAL_STEPS}]: at least one batch, --n-envs {envs} × --n-steps {steps} = {batch}"
+                );
+                return Err(Error::invalid(flag, steps, &why));
+            }
+        }
+        check_count("--eval-episodes", self.eval_episodes as u64, 1, 1000)?;
+        check_count("--probes", self.probes as u64, 1, 1000)?;
+        check_count("--probe-runs", self.probe_runs as u64, 2, 10_000)?;
+        check_count("--truth-runs", self.truth_runs as u64, 1, 10_000)?;
+        check_count("--probe-horizon", self.probe_horizon as u64, 1, 10_000)?;
         self.pendulum.validate()?;
-        self.pendulum_config().validate()
+        self.pendulum_config().validate_named(&FlagNames::PENDULUM)
     }
+}
+
+/// The most environment steps of all the runs together, training and evaluation
+/// (the default run makes about 2.7 million).
+pub const MAX_RUN_ENV_STEPS: u64 = 50_000_000;
+/// The most estimated work of all the training runs together (environment steps ×
+/// (epochs + 1) × weights of the policy): about an hour of one laptop core. The default
+/// run takes about 1.9e11.
+pub const MAX_RUN_WORK: u64 = 3_000_000_000_000;
+/// The most steps of the bias/variance continuations (probes × runs × horizon × seeds).
+pub const MAX_PROBE_STEPS: u64 = 200_000_000;
+/// The largest batch × widest layer: one activation of a batch (2^25 values).
+pub const MAX_BATCH_ACTIVATIONS: u64 = 1 << 25;
+
+/// Flags and seed count, for [`check_budget`].
+#[derive(Clone)]
+struct Budget {
+    flags: PpoExperimentFlags,
+    seeds: u64,
+}
+
+impl Budget {
+    /// (environment steps, epochs, episodes' length limit) of every training run.
+    fn runs(&self) -> Vec<(u64, u64, u64, u64)> {
+        let f = &self.flags;
+        let of = |cfg: PpoConfig, limit: u64, runs: u64| (cfg.total_steps, cfg.epochs as u64, limit, runs);
+        let lambda_seeds = (f.lambda_seeds as u64).min(self.seeds);
+        vec![
+            of(f.cartpole_config(Objective::Clip, f.cartpole.lambda), 500, self.seeds),
+            of(f.cartpole_config(Objective::KlPenalty, f.cartpole.lambda), 500, self.seeds),
+            of(f.cartpole_config(Objective::Vanilla, f.cartpole.lambda), 500, self.seeds),
+            of(f.pendulum_config(), 200, (f.pendulum.pendulum_seeds as u64).min(self.seeds)),
+            (f.lambda_steps, f.cartpole.epochs as u64, 500, lambda_seeds.saturating_mul(f.lambdas.len() as u64)),
+            (f.snapshot_steps, f.cartpole.epochs as u64, 0, lambda_seeds),
+        ]
+    }
+
+    /// Training and evaluation steps of every run.
+    fn env_steps(&self) -> Option<u64> {
+        let eval = self.flags.eval_episodes as u64;
+        self.runs().iter().try_fold(0u64, |acc, &(steps, _, limit, runs)| {
+            acc.checked_add(steps.checked_add(eval.checked_mul(limit)?)?.checked_mul(runs)?)
+        })
+    }
+
+    /// Weights of the policy (at least the default's 4480: small networks do not make
+    /// a step cheaper than that).
+    fn weights(&self) -> Option<u64> {
+        let sizes: Vec<u64> = [4].iter().chain(&self.flags.cartpole.hidden).chain(&[2]).map(|&n| n as u64).collect();
+        let w = sizes.windows(2).try_fold(0u64, |acc, p| acc.checked_add(p[0].checked_mul(p[1])?))?;
+        Some(w.max(4480))
+    }
+
+    fn work(&self) -> Option<u64> {
+        let per_weight = self.runs().iter().try_fold(0u64, |acc, &(steps, epochs, _, runs)| {
+            acc.checked_add(steps.checked_mul(epochs.checked_add(1)?)?.checked_mul(runs)?)
+        })?;
+        per_weight.checked_mul(self.weights()?)
+    }
+
+    /// Steps of the continuations of the bias/variance measurement, counting a GAE pass
+    /// per λ as a step.
+    fn probe_steps(&self) -> Option<u64> {
+        let f = &self.flags;
+        let per_probe =
+            (f.probe_runs as u64).checked_mul(f.lambdas.len() as u64 + 1)?.checked_add(f.truth_runs as u64)?;
+        (f.lambda_seeds as u64)
+            .min(self.seeds)
+            .checked_mul(f.probes as u64)?
+            .checked_mul(per_probe)?
+            .checked_mul(f.probe_horizon as u64)
+    }
+
+    fn activations(&self) -> Option<u64> {
+        let widest = self.flags.cartpole.hidden.iter().copied().max().unwrap_or(0).max(4) as u64;
+        let batch = |envs: usize, steps: usize| (envs as u64).checked_mul(steps as u64)?.checked_mul(widest);
+        let p = &self.flags.pendulum;
+        Some(
+            batch(self.flags.cartpole.n_envs, self.flags.cartpole.n_steps)?
+                .max(batch(p.pendulum_n_envs, p.pendulum_n_steps)?),
+        )
+    }
+}
+
+/// Checks that the chapter's runs, with `n_seeds` seeds (`default_seeds` when --seeds
+/// is not given), stay within the machine: environment steps, work, the bias/variance
+/// continuations and a batch's activations, with checked arithmetic. The error names
+/// the flag raised most above its default and the range it may take with the other
+/// flags as given.
+pub fn check_budget(flags: &PpoExperimentFlags, n_seeds: usize, default_seeds: usize) -> Result<()> {
+    let b = Budget { flags: flags.clone(), seeds: n_seeds as u64 };
+    let d = {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            flags: PpoExperimentFlags,
+        }
+        <Defaults as clap::Parser>::parse_from([""]).flags
+    };
+    type Set = fn(&mut Budget, u64);
+    let knob = |flag, value: u64, default: u64, range, set: Set| Knob { flag, value, default, range, set };
+    let (c, dc, p, dp) = (&flags.cartpole, &d.cartpole, &flags.pendulum, &d.pendulum);
+    let widest = |h: &[usize]| h.iter().copied().max().unwrap_or(1) as u64;
+    let seeds = knob("--seeds", b.seeds, default_seeds as u64, (1, MAX_SEEDS as u64), |b, v| b.seeds = v);
+    let hidden = knob("--hidden", widest(&c.hidden), widest(&dc.hidden), (1, MAX_WIDTH as u64), |b, v| {
+        b.flags.cartpole.hidden.iter_mut().for_each(|h| *h = (*h).min(v as usize))
+    });
+    let n_envs =
+        knob("--n-envs", c.n_envs as u64, dc.n_envs as u64, (1, MAX_ENVS), |b, v| b.flags.cartpole.n_envs = v as usize);
+    let n_steps = knob("--n-steps", c.n_steps as u64, dc.n_steps as u64, (1, MAX_STEPS_PER_ENV), |b, v| {
+        b.flags.cartpole.n_steps = v as usize
+    });
+    let p_envs =
+        knob("--pendulum-n-envs", p.pendulum_n_envs as u64, dp.pendulum_n_envs as u64, (1, MAX_ENVS), |b, v| {
+            b.flags.pendulum.pendulum_n_envs = v as usize
+        });
+    let p_steps = knob(
+        "--pendulum-n-steps",
+        p.pendulum_n_steps as u64,
+        dp.pendulum_n_steps as u64,
+        (1, MAX_STEPS_PER_ENV),
+        |b, v| b.flags.pendulum.pendulum_n_steps = v as usize,
+    );
+    let batch = c.batch_size() as u64;
+    let steps = knob("--steps", c.total_steps, dc.total_steps, (batch, MAX_TOTAL_STEPS), |b, v| {
+        b.flags.cartpole.total_steps = v
+    });
+    let epochs = knob("--epochs", c.epochs as u64, dc.epochs as u64, (1, MAX_EPOCHS), |b, v| {
+        b.flags.cartpole.epochs = v as usize
+    });
+    let lambda_steps = knob("--lambda-steps", flags.lambda_steps, d.lambda_steps, (batch, MAX_TOTAL_STEPS), |b, v| {
+        b.flags.lambda_steps = v
+    });
+    let snapshot_steps =
+        knob("--snapshot-steps", flags.snapshot_steps, d.snapshot_steps, (batch, MAX_TOTAL_STEPS), |b, v| {
+            b.flags.snapshot_steps = v
+        });
+    let lambda_seeds =
+        knob("--lambda-seeds", flags.lambda_seeds as u64, d.lambda_seeds as u64, (1, MAX_SEEDS as u64), |b, v| {
+            b.flags.lambda_seeds = v as usize
+        });
+    let lambdas = knob("--lambdas", flags.lambdas.len() as u64, d.lambdas.len() as u64, (1, 20), |b, v| {
+        b.flags.lambdas.truncate(v as usize)
+    });
+    let pendulum_seeds =
+        knob("--pendulum-seeds", p.pendulum_seeds as u64, dp.pendulum_seeds as u64, (1, MAX_SEEDS as u64), |b, v| {
+            b.flags.pendulum.pendulum_seeds = v as usize
+        });
+    let p_batch = (p.pendulum_n_envs as u64).saturating_mul(p.pendulum_n_steps as u64);
+    let pendulum_steps =
+        knob("--pendulum-steps", p.pendulum_steps, dp.pendulum_steps, (p_batch, MAX_TOTAL_STEPS), |b, v| {
+            b.flags.pendulum.pendulum_steps = v
+        });
+    let pendulum_epochs =
+        knob("--pendulum-epochs", p.pendulum_epochs as u64, dp.pendulum_epochs as u64, (1, MAX_EPOCHS), |b, v| {
+            b.flags.pendulum.pendulum_epochs = v as usize
+        });
+    let eval = knob("--eval-episodes", flags.eval_episodes as u64, d.eval_episodes as u64, (1, 1000), |b, v| {
+        b.flags.eval_episodes = v as usize
+    });
+    let probes = knob("--probes", flags.probes as u64, d.probes as u64, (1, 1000), |b, v| b.flags.probes = v as usize);
+    let probe_runs = knob("--probe-runs", flags.probe_runs as u64, d.probe_runs as u64, (2, 10_000), |b, v| {
+        b.flags.probe_runs = v as usize
+    });
+    let truth_runs = knob("--truth-runs", flags.truth_runs as u64, d.truth_runs as u64, (1, 10_000), |b, v| {
+        b.flags.truth_runs = v as usize
+    });
+    let horizon = knob("--probe-horizon", flags.probe_horizon as u64, d.probe_horizon as u64, (1, 10_000), |b, v| {
+        b.flags.probe_horizon = v as usize
+    });
+    rollout::check_budget(
+        &b,
+        &[hidden.clone(), n_envs, n_steps, p_envs, p_steps],
+        Budget::activations,
+        MAX_BATCH_ACTIVATIONS,
+        "batch rows × widest layer",
+    )?;
+    let runs = [
+        seeds.clone(),
+        steps,
+        lambda_steps,
+        snapshot_steps,
+        lambda_seeds.clone(),
+        lambdas.clone(),
+        pendulum_seeds,
+        pendulum_steps,
+    ];
+    let mut with_eval = runs.to_vec();
+    with_eval.push(eval);
+    rollout::check_budget(&b, &with_eval, Budget::env_steps, MAX_RUN_ENV_STEPS, "environment steps over all runs")?;
+    let mut with_work = runs.to_vec();
+    with_work.extend([epochs, pendulum_epochs, hidden]);
+    rollout::check_budget(
+        &b,
+        &with_work,
+        Budget::work,
+        MAX_RUN_WORK,
+        "units of estimated work (about an hour of one core)",
+    )?;
+    rollout::check_budget(
+        &b,
+        &[seeds, lambda_seeds, lambdas, probes, probe_runs, truth_runs, horizon],
+        Budget::probe_steps,
+        MAX_PROBE_STEPS,
+        "steps of the bias/variance continuations",
+    )
 }
 
 /// One training run of the chapter, on one thread.

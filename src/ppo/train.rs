@@ -14,10 +14,10 @@
 
 use super::loss::{adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, surrogate_loss, value_loss};
 use crate::env::Env;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::estimators::{explained_variance, kl_k1, kl_k3, normalize_advantages};
 use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp, PlainMlp};
-use crate::rollout::{self, EpisodeLog, VecEnv};
+use crate::rollout::{self, check_count, EpisodeLog, VecEnv};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::Optimizer;
 use rand::seq::SliceRandom;
@@ -53,68 +53,68 @@ impl Objective {
 /// gives every field under its own name.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, clap::Args)]
 pub struct PpoConfig {
-    /// CartPole: environment steps per run (the budget of every CartPole curve)
+    /// CartPole: environment steps per run (the budget of every CartPole curve) [n-envs × n-steps, 10000000]
     // The run makes total_steps / (N·T) updates.
     #[arg(long = "steps", value_name = "STEPS", default_value_t = 100_000)]
     #[serde(rename = "steps")]
     pub total_steps: u64,
-    /// CartPole: environment copies stepped together (N)
+    /// CartPole: environment copies stepped together (N) [1, 1024]
     #[arg(long, default_value_t = 8)]
     pub n_envs: usize,
-    /// CartPole: steps per copy per update (T); a batch has N·T rows
+    /// CartPole: steps per copy per update (T); a batch has N·T rows, at most 1048576 [1, 65536]
     #[arg(long, default_value_t = 32)]
     pub n_steps: usize,
-    /// CartPole: rows per gradient step
+    /// CartPole: rows per gradient step [1, 1048576]
     #[arg(long, default_value_t = 256)]
     pub minibatch: usize,
-    /// CartPole: passes over each batch (K)
+    /// CartPole: passes over each batch (K) [1, 100]
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
-    /// CartPole: discount γ
+    /// CartPole: discount γ [0, 1]
     #[arg(long, default_value_t = 0.98)]
     pub gamma: f64,
-    /// CartPole: GAE's λ of the main runs
+    /// CartPole: GAE's λ of the main runs [0, 1]
     // λ of eq. 7.
     #[arg(long, default_value_t = 0.8)]
     pub lambda: f64,
-    /// CartPole: Adam learning rate (at the start)
+    /// CartPole: Adam learning rate (at the start) (0, 1]
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Decay the learning rates linearly to 0 over each run (true/false)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_lr: bool,
-    /// CartPole: the clip range ε of PPO-clip (at the start)
+    /// CartPole: the clip range ε of PPO-clip (at the start) (0, 1)
     // ε of eq. 3.
     #[arg(long, default_value_t = 0.2)]
     pub clip_range: f64,
     /// CartPole: decay ε linearly to 0 over each run (true/false)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_clip: bool,
-    /// PPO-KL: the KL target d_targ of the adaptive β
+    /// PPO-KL: the KL target d_targ of the adaptive β [1e-8, 10]
     // PPO1's d_targ (eq. 5).
     #[arg(long, default_value_t = 0.01)]
     pub target_kl: f64,
-    /// PPO-KL: the starting β
+    /// PPO-KL: the starting β [1e-8, 1e6]
     #[arg(long, default_value_t = 1.0)]
     pub init_beta: f64,
-    /// Clip the value function's change per update to ± this (default: no clipping)
+    /// Clip the value function's change per update to ± this (default: no clipping) [1e-8, 1e6]
     // eq. 9; None: plain MSE.
     #[arg(long)]
     pub clip_value: Option<f64>,
-    /// Weight c_V of the value loss
+    /// Weight c_V of the value loss [0, 1000]
     // c_V and c_H of eq. 16.
     #[arg(long, default_value_t = 0.5)]
     pub vf_coef: f64,
-    /// Weight c_H of the entropy bonus
+    /// Weight c_H of the entropy bonus [0, 1000]
     #[arg(long, default_value_t = 0.0)]
     pub ent_coef: f64,
-    /// Clip the global gradient norm of actor and critic to this
+    /// Clip the global gradient norm of actor and critic to this [1e-8, 1e6]
     #[arg(long, default_value_t = 0.5)]
     pub max_grad_norm: f64,
-    /// Adam's ε
+    /// Adam's ε (0, 1]
     #[arg(long, default_value_t = 1e-5)]
     pub adam_eps: f64,
-    /// Hidden layer sizes of the actor and of the critic, e.g. 64,64
+    /// Hidden layer sizes of the actor and of the critic, e.g. 64,64 [1 to 4 sizes, each in [1, 1024]]
     #[arg(long, value_delimiter = ',', default_value = "64,64")]
     pub hidden: Vec<usize>,
     /// Hidden-layer non-linearity
@@ -158,8 +158,9 @@ impl PpoConfig {
     }
 
     /// Rows of one batch, N·T.
+    /// (Saturating: [`PpoConfig::validate`] bounds both factors.)
     pub fn batch_size(&self) -> usize {
-        self.n_envs * self.n_steps
+        self.n_envs.saturating_mul(self.n_steps)
     }
 
     pub fn updates(&self) -> usize {
@@ -169,49 +170,124 @@ impl PpoConfig {
     /// Refuses settings that cannot train, naming the flag (this is chapter 4's flag set)
     /// and the value.
     pub fn validate(&self) -> Result<()> {
-        check_range("--n-envs", self.n_envs as f64, 1.0, 1024.0)?;
-        check_min("--n-steps", self.n_steps, 1)?;
-        check_min("--minibatch", self.minibatch, 1)?;
-        check_range("--epochs", self.epochs as f64, 1.0, 1000.0)?;
-        if self.total_steps < self.batch_size() as u64 {
-            return Err(Error::invalid(
-                "--steps",
-                self.total_steps,
-                &format!("must be at least one batch, --n-envs × --n-steps = {}", self.batch_size()),
-            ));
+        self.validate_named(&FlagNames::CARTPOLE)
+    }
+
+    /// [`PpoConfig::validate`] with the flag names of the run these settings belong to
+    /// (CartPole's or Pendulum's).
+    pub fn validate_named(&self, names: &FlagNames) -> Result<()> {
+        check_count(names.n_envs, self.n_envs as u64, 1, MAX_ENVS)?;
+        check_count(names.n_steps, self.n_steps as u64, 1, MAX_STEPS_PER_ENV)?;
+        // Both factors are bounded: the product cannot overflow.
+        let batch = self.batch_size() as u64;
+        if batch > MAX_BATCH {
+            // Blame the factor raised most above its default (8 × 32).
+            let (flag, other, other_value) = if self.n_steps as u64 * 8 >= self.n_envs as u64 * 32 {
+                (names.n_steps, names.n_envs, self.n_envs)
+            } else {
+                (names.n_envs, names.n_steps, self.n_steps)
+            };
+            let value = if flag == names.n_steps { self.n_steps } else { self.n_envs };
+            let most = MAX_BATCH / other_value as u64;
+            let why = format!(
+                "must lie in [1, {most}] with {other} {other_value} (a batch, {} × {}, has at most {MAX_BATCH} rows)",
+                names.n_envs, names.n_steps
+            );
+            return Err(Error::invalid(flag, value, &why));
         }
-        check_range("--gamma", self.gamma, 0.0, 1.0)?;
-        check_range("--lambda", self.lambda, 0.0, 1.0)?;
-        check_range("--lr", self.lr, f64::MIN_POSITIVE, 1.0)?;
-        check_range("--adam-eps", self.adam_eps, f64::MIN_POSITIVE, 1.0)?;
+        check_count(names.minibatch, self.minibatch as u64, 1, MAX_BATCH)?;
+        check_count(names.epochs, self.epochs as u64, 1, MAX_EPOCHS)?;
+        if self.total_steps < batch || self.total_steps > MAX_TOTAL_STEPS {
+            let why = format!(
+                "must lie in [{batch}, {MAX_TOTAL_STEPS}]: at least one batch, {} {} × {} {} = {batch} (raise it or lower those)",
+                names.n_envs, self.n_envs, names.n_steps, self.n_steps
+            );
+            return Err(Error::invalid(names.total_steps, self.total_steps, &why));
+        }
+        check_range(names.gamma, self.gamma, 0.0, 1.0)?;
+        check_range(names.lambda, self.lambda, 0.0, 1.0)?;
+        open_closed(names.lr, self.lr, 1.0)?;
+        open_closed("--adam-eps", self.adam_eps, 1.0)?;
         if !(self.clip_range > 0.0 && self.clip_range < 1.0) {
-            return Err(Error::invalid("--clip-range", self.clip_range, "must be in (0, 1)"));
+            return Err(Error::invalid(names.clip_range, self.clip_range, "must lie in (0, 1)"));
         }
-        if !(self.target_kl > 0.0 && self.target_kl.is_finite()) {
-            return Err(Error::invalid("--target-kl", self.target_kl, "must be positive"));
-        }
-        if !(self.init_beta > 0.0 && self.init_beta.is_finite()) {
-            return Err(Error::invalid("--init-beta", self.init_beta, "must be positive"));
-        }
+        check_range("--target-kl", self.target_kl, 1e-8, 10.0)?;
+        check_range("--init-beta", self.init_beta, 1e-8, 1e6)?;
         if let Some(c) = self.clip_value {
-            if !(c > 0.0 && c.is_finite()) {
-                return Err(Error::invalid("--clip-value", c, "must be positive (leave it out for no clipping)"));
-            }
+            check_range("--clip-value", c, 1e-8, 1e6)?;
         }
         check_range("--vf-coef", self.vf_coef, 0.0, 1e3)?;
         check_range("--ent-coef", self.ent_coef, 0.0, 1e3)?;
-        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
-            return Err(Error::invalid("--max-grad-norm", self.max_grad_norm, "must be positive"));
-        }
-        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 4096) {
+        check_range("--max-grad-norm", self.max_grad_norm, 1e-8, 1e6)?;
+        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > MAX_WIDTH) {
             return Err(Error::invalid(
                 "--hidden",
                 format!("{:?}", self.hidden),
-                "give one to four layer sizes between 1 and 4096",
+                &format!("give one to four layer sizes, each in [1, {MAX_WIDTH}]"),
             ));
         }
         Ok(())
     }
+}
+
+/// Checks that `value` lies in (0, hi].
+fn open_closed(name: &str, value: f64, hi: f64) -> Result<()> {
+    if value > 0.0 && value <= hi {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, value, &format!("must lie in (0, {hi}]")))
+    }
+}
+
+/// The largest `--n-envs`.
+pub const MAX_ENVS: u64 = 1024;
+/// The largest `--n-steps` (per copy and update).
+pub const MAX_STEPS_PER_ENV: u64 = 65_536;
+/// The most rows of one batch (n-envs × n-steps), and the largest `--minibatch`.
+pub const MAX_BATCH: u64 = 1 << 20;
+/// The largest `--epochs`.
+pub const MAX_EPOCHS: u64 = 100;
+/// The largest `--steps` of one run.
+pub const MAX_TOTAL_STEPS: u64 = 10_000_000;
+/// The widest hidden layer.
+pub const MAX_WIDTH: usize = 1024;
+
+/// The flag names of the settings that CartPole's and Pendulum's runs set separately.
+pub struct FlagNames {
+    pub total_steps: &'static str,
+    pub n_envs: &'static str,
+    pub n_steps: &'static str,
+    pub minibatch: &'static str,
+    pub epochs: &'static str,
+    pub gamma: &'static str,
+    pub lambda: &'static str,
+    pub lr: &'static str,
+    pub clip_range: &'static str,
+}
+
+impl FlagNames {
+    pub const CARTPOLE: FlagNames = FlagNames {
+        total_steps: "--steps",
+        n_envs: "--n-envs",
+        n_steps: "--n-steps",
+        minibatch: "--minibatch",
+        epochs: "--epochs",
+        gamma: "--gamma",
+        lambda: "--lambda",
+        lr: "--lr",
+        clip_range: "--clip-range",
+    };
+    pub const PENDULUM: FlagNames = FlagNames {
+        total_steps: "--pendulum-steps",
+        n_envs: "--pendulum-n-envs",
+        n_steps: "--pendulum-n-steps",
+        minibatch: "--pendulum-minibatch",
+        epochs: "--pendulum-epochs",
+        gamma: "--pendulum-gamma",
+        lambda: "--pendulum-lambda",
+        lr: "--pendulum-lr",
+        clip_range: "--pendulum-clip-range",
+    };
 }
 
 /// What the PPO loop needs from a policy: acting one state at a time from a plain

@@ -5,10 +5,11 @@
 //!    TRPO's natural-gradient step, on the first seeds.
 
 use crate::env::cartpole::CartPole;
-use crate::error::{check_min, check_range, Result};
+use crate::error::{check_range, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::report::Metrics;
-use crate::rollout::{median_reached, LearningCurve};
+use crate::rollout::{self, check_count, median_reached, Knob, LearningCurve};
+use crate::trpo::train::{MAX_ENVS, MAX_STEPS_PER_ENV, MAX_TOTAL_STEPS, MAX_WIDTH};
 use crate::trpo::{self, StepRule, TrpoConfig, TrpoRun, TrpoUpdateLog};
 use crate::{rng, stats};
 use serde::{Deserialize, Serialize};
@@ -21,16 +22,16 @@ pub const LAST_EPISODES: usize = 20;
 /// The flags of the step-size experiment.
 #[derive(clap::Args, Debug, Clone, Serialize)]
 pub struct StepSizeFlags {
-    /// Step-size experiment: the small fixed step α
+    /// Step-size experiment: the small fixed step α [1e-12, 1e6]
     #[arg(long, default_value_t = 0.05)]
     pub small_step: f64,
-    /// Step-size experiment: the large fixed step α
+    /// Step-size experiment: the large fixed step α [1e-12, 1e6]
     #[arg(long, default_value_t = 5.0)]
     pub large_step: f64,
-    /// Step-size experiment: the line search tries α₀, 2α₀, …, 256α₀
+    /// Step-size experiment: the line search tries α₀, 2α₀, …, 256α₀ [1e-12, 1e6]
     #[arg(long, default_value_t = 0.05)]
     pub line_search_start: f64,
-    /// Step-size experiment: seeds per rule (the first seeds of the TRPO runs)
+    /// Step-size experiment: seeds per rule (the first seeds of the TRPO runs) [1, 100]
     #[arg(long, default_value_t = 3)]
     pub compare_seeds: usize,
 }
@@ -52,9 +53,155 @@ impl StepSizeFlags {
         check_range("--small-step", self.small_step, 1e-12, 1e6)?;
         check_range("--large-step", self.large_step, 1e-12, 1e6)?;
         check_range("--line-search-start", self.line_search_start, 1e-12, 1e6)?;
-        check_min("--compare-seeds", self.compare_seeds, 1)?;
+        check_count("--compare-seeds", self.compare_seeds as u64, 1, crate::cli::MAX_SEEDS as u64)?;
         self.rules().into_iter().try_for_each(|rule| TrpoConfig { rule, ..cfg.clone() }.validate())
     }
+}
+
+/// The most environment steps of all the runs together (about half an hour of one core
+/// at the default settings).
+pub const MAX_RUN_ENV_STEPS: u64 = 50_000_000;
+/// The most estimated work of all the runs together (environment steps × passes over
+/// the batch × weights of the policy): about an hour of one laptop core. The default
+/// run takes about 3.2e11.
+pub const MAX_RUN_WORK: u64 = 20_000_000_000_000;
+/// The largest batch × widest layer: one activation of the batch, in f64 values
+/// (256 MB at 2^25).
+pub const MAX_BATCH_ACTIVATIONS: u64 = 1 << 25;
+
+/// Flags and seed count, for [`check_budget`].
+#[derive(Clone)]
+struct Budget {
+    cfg: TrpoConfig,
+    compare_seeds: u64,
+    seeds: u64,
+}
+
+impl Budget {
+    /// TRPO on each seed, and four comparison rules on the first compare seeds.
+    fn jobs(&self) -> Option<u64> {
+        self.compare_seeds.min(self.seeds).checked_mul(4)?.checked_add(self.seeds)
+    }
+
+    fn env_steps(&self) -> Option<u64> {
+        self.jobs()?.checked_mul(self.cfg.total_steps)
+    }
+
+    /// Weights of the policy (at least the default's 4480: small networks do not make
+    /// a step cheaper than that).
+    fn weights(&self) -> Option<u64> {
+        let sizes: Vec<u64> = [4].iter().chain(&self.cfg.hidden).chain(&[2]).map(|&n| n as u64).collect();
+        let w = sizes.windows(2).try_fold(0u64, |acc, p| acc.checked_add(p[0].checked_mul(p[1])?))?;
+        Some(w.max(4480))
+    }
+
+    /// Passes over the batch per update: acting, the gradient, the Fisher-vector
+    /// products of CG (on the subsample), the line search, the value regression.
+    fn passes(&self) -> Option<u64> {
+        let c = &self.cfg;
+        let fvp = (c.cg_iters as u64 + 1).checked_mul(4)?.div_ceil(c.fisher_subsample.max(1) as u64);
+        let value = (c.value_epochs as u64).checked_mul(3)?;
+        4u64.checked_add(fvp)?.checked_add(c.max_backtracks as u64 + 2)?.checked_add(value)
+    }
+
+    fn work(&self) -> Option<u64> {
+        self.env_steps()?.checked_mul(self.passes()?)?.checked_mul(self.weights()?)
+    }
+
+    fn activations(&self) -> Option<u64> {
+        let widest = self.cfg.hidden.iter().copied().max().unwrap_or(0) as u64;
+        (self.cfg.n_envs as u64).checked_mul(self.cfg.steps as u64)?.checked_mul(widest.max(4))
+    }
+}
+
+/// Checks that the chapter's runs, with `n_seeds` seeds (`default_seeds` when --seeds
+/// is not given), stay within the machine: the environment steps, the work, and the
+/// batch's activations, with checked arithmetic. The error names the flag raised most
+/// above its default and the range it may take with the other flags as given.
+pub fn check_budget(cfg: &TrpoConfig, flags: &StepSizeFlags, n_seeds: usize, default_seeds: usize) -> Result<()> {
+    let defaults = TrpoConfig::default();
+    let b = Budget { cfg: cfg.clone(), compare_seeds: flags.compare_seeds as u64, seeds: n_seeds as u64 };
+    let seeds = Knob {
+        flag: "--seeds",
+        value: b.seeds,
+        default: default_seeds as u64,
+        range: (1, crate::cli::MAX_SEEDS as u64),
+        set: |b: &mut Budget, v| b.seeds = v,
+    };
+    let compare = Knob {
+        flag: "--compare-seeds",
+        value: b.compare_seeds,
+        default: 3,
+        range: (1, crate::cli::MAX_SEEDS as u64),
+        set: |b: &mut Budget, v| b.compare_seeds = v,
+    };
+    let total = Knob {
+        flag: "--total-steps",
+        value: cfg.total_steps,
+        default: defaults.total_steps,
+        range: (cfg.batch() as u64, MAX_TOTAL_STEPS),
+        set: |b: &mut Budget, v| b.cfg.total_steps = v,
+    };
+    let envs = Knob {
+        flag: "--envs",
+        value: cfg.n_envs as u64,
+        default: defaults.n_envs as u64,
+        range: (1, MAX_ENVS),
+        set: |b: &mut Budget, v| b.cfg.n_envs = v as usize,
+    };
+    let steps = Knob {
+        flag: "--steps",
+        value: cfg.steps as u64,
+        default: defaults.steps as u64,
+        range: (2, MAX_STEPS_PER_ENV),
+        set: |b: &mut Budget, v| b.cfg.steps = v as usize,
+    };
+    let widest = Knob {
+        flag: "--hidden",
+        value: cfg.hidden.iter().copied().max().unwrap_or(1) as u64,
+        default: 64,
+        range: (1, MAX_WIDTH as u64),
+        set: |b: &mut Budget, v| b.cfg.hidden.iter_mut().for_each(|h| *h = (*h).min(v as usize)),
+    };
+    let per_update = |flag, value: usize, default: usize, range, set| Knob {
+        flag,
+        value: value as u64,
+        default: default as u64,
+        range,
+        set,
+    };
+    let cg = per_update("--cg-iters", cfg.cg_iters, defaults.cg_iters, (1, 100), |b: &mut Budget, v| {
+        b.cfg.cg_iters = v as usize
+    });
+    let backtracks =
+        per_update("--max-backtracks", cfg.max_backtracks, defaults.max_backtracks, (0, 60), |b: &mut Budget, v| {
+            b.cfg.max_backtracks = v as usize
+        });
+    let value_epochs =
+        per_update("--value-epochs", cfg.value_epochs, defaults.value_epochs, (1, 100), |b: &mut Budget, v| {
+            b.cfg.value_epochs = v as usize
+        });
+    rollout::check_budget(
+        &b,
+        &[envs, steps, widest.clone()],
+        Budget::activations,
+        MAX_BATCH_ACTIVATIONS,
+        "batch rows × widest layer",
+    )?;
+    rollout::check_budget(
+        &b,
+        &[seeds.clone(), compare.clone(), total.clone()],
+        Budget::env_steps,
+        MAX_RUN_ENV_STEPS,
+        "environment steps over all runs",
+    )?;
+    rollout::check_budget(
+        &b,
+        &[seeds, compare, total, widest, cg, backtracks, value_epochs],
+        Budget::work,
+        MAX_RUN_WORK,
+        "units of estimated work (about an hour of one core)",
+    )
 }
 
 /// Every run of the chapter: TRPO on each seed, then each comparison rule on the first

@@ -11,11 +11,11 @@
 //! 6. a few epochs of regression of V on the GAE returns.
 
 use crate::env::Env;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::nn::flat::{axpy, dot, flat_grad, flat_params, set_flat_params};
 use crate::nn::value::{fit_value, ValueFit};
 use crate::nn::{self, adam, candle_error, check_finite, Activation, Mlp};
-use crate::rollout::{self, EpisodeLog, VecEnv};
+use crate::rollout::{self, check_count, EpisodeLog, VecEnv};
 use crate::trpo::{backtracking_line_search, conjugate_gradient, fisher_vector_product, mean_kl, trust_region_scale};
 use candle_core::{DType, Device, Tensor};
 use rand::Rng;
@@ -63,50 +63,50 @@ impl StepRule {
 /// place they are written; [`Default`] parses them).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, clap::Args)]
 pub struct TrpoConfig {
-    /// δ: the largest mean KL(π_old ‖ π_new) one update may cause
+    /// δ: the largest mean KL(π_old ‖ π_new) one update may cause [1e-8, 10]
     #[arg(long, default_value_t = 0.01)]
     pub delta: f64,
-    /// Copies of CartPole stepped together
+    /// Copies of CartPole stepped together [1, 256]
     #[arg(long = "envs", value_name = "ENVS", default_value_t = 4)]
     #[serde(rename = "envs")]
     pub n_envs: usize,
-    /// Steps of each copy per update (batch = envs × steps)
+    /// Steps of each copy per update (batch = envs × steps) [2, 65536]
     #[arg(long, default_value_t = 256)]
     pub steps: usize,
-    /// Environment steps per run (the budget)
+    /// Environment steps per run (the budget) [envs × steps, 10000000]
     #[arg(long, default_value_t = 100_000)]
     pub total_steps: u64,
-    /// Discount γ
+    /// Discount γ [0, 1]
     #[arg(long, default_value_t = 0.99)]
     pub gamma: f64,
-    /// GAE's λ
+    /// GAE's λ [0, 1]
     #[arg(long, default_value_t = 0.97)]
     pub lambda: f64,
-    /// Conjugate-gradient iterations per update
+    /// Conjugate-gradient iterations per update [1, 100]
     #[arg(long, default_value_t = 10)]
     pub cg_iters: usize,
-    /// Damping added to the Fisher matrix (F + damping·I)
+    /// Damping added to the Fisher matrix (F + damping·I) [0, 100]
     #[arg(long, default_value_t = 0.1)]
     pub cg_damping: f64,
-    /// Fisher-vector products on every k-th state of the batch
+    /// Fisher-vector products on every k-th state of the batch [1, envs × steps]
     #[arg(long, default_value_t = 4)]
     pub fisher_subsample: usize,
-    /// Halvings the line search may try before it gives up on an update
+    /// Halvings the line search may try before it gives up on an update [0, 60]
     #[arg(long, default_value_t = 10)]
     pub max_backtracks: usize,
-    /// Hidden layer sizes of the policy and value MLPs, e.g. 64,64
+    /// Hidden layer sizes of the policy and value MLPs, e.g. 64,64 [1 to 4 sizes, each in [1, 1024]]
     #[arg(long, value_delimiter = ',', default_value = "64,64")]
     pub hidden: Vec<usize>,
     /// Hidden-layer non-linearity
     #[arg(long, value_enum, default_value_t = Activation::Tanh)]
     pub activation: Activation,
-    /// Adam learning rate of the value function
+    /// Adam learning rate of the value function (0, 1]
     #[arg(long, default_value_t = 1e-3)]
     pub value_lr: f64,
-    /// Passes of value regression over each batch
+    /// Passes of value regression over each batch [1, 100]
     #[arg(long, default_value_t = 5)]
     pub value_epochs: usize,
-    /// Minibatch size of the value regression
+    /// Minibatch size of the value regression [1, 65536]
     #[arg(long, default_value_t = 128)]
     pub value_minibatch: usize,
     /// How each step's length is chosen: TRPO's, unless an experiment compares rules.
@@ -128,8 +128,9 @@ impl Default for TrpoConfig {
 }
 
 impl TrpoConfig {
+    /// Rows of one batch, envs × steps (saturating: [`TrpoConfig::validate`] bounds both).
     pub fn batch(&self) -> usize {
-        self.n_envs * self.steps
+        self.n_envs.saturating_mul(self.steps)
     }
 
     pub fn updates(&self) -> usize {
@@ -138,25 +139,48 @@ impl TrpoConfig {
 
     /// Refuses settings that cannot train, naming the flag (this is chapter 3's flag set).
     pub fn validate(&self) -> Result<()> {
-        check_min("--envs", self.n_envs, 1)?;
-        check_min("--steps", self.steps, 2)?;
-        if self.total_steps < self.batch() as u64 {
-            return Err(Error::invalid("--total-steps", self.total_steps, "must be at least --envs × --steps"));
+        check_count("--envs", self.n_envs as u64, 1, MAX_ENVS)?;
+        check_count("--steps", self.steps as u64, 2, MAX_STEPS_PER_ENV)?;
+        // Both factors are bounded, so the batch cannot overflow.
+        let batch = self.batch() as u64;
+        if batch > MAX_BATCH {
+            // Blame the factor raised most above its default (4 × 256).
+            let (flag, value, other, other_value) = if self.steps as u64 * 4 >= self.n_envs as u64 * 256 {
+                ("--steps", self.steps, "--envs", self.n_envs)
+            } else {
+                ("--envs", self.n_envs, "--steps", self.steps)
+            };
+            let most = MAX_BATCH / other_value as u64;
+            let why = format!("must lie in [1, {most}] with {other} {other_value} (a batch, --envs × --steps, has at most {MAX_BATCH} rows)");
+            return Err(Error::invalid(flag, value, &why));
+        }
+        if self.total_steps < batch || self.total_steps > MAX_TOTAL_STEPS {
+            return Err(Error::invalid(
+                "--total-steps",
+                self.total_steps,
+                &format!(
+                    "must lie in [{batch}, {MAX_TOTAL_STEPS}]: at least one batch, --envs {} × --steps {} = {batch} (raise it or lower those)",
+                    self.n_envs, self.steps
+                ),
+            ));
         }
         check_range("--gamma", self.gamma, 0.0, 1.0)?;
         check_range("--lambda", self.lambda, 0.0, 1.0)?;
         check_range("--delta", self.delta, 1e-8, 10.0)?;
-        check_range("--cg-iters", self.cg_iters as f64, 1.0, 1000.0)?;
+        check_count("--cg-iters", self.cg_iters as u64, 1, 100)?;
         check_range("--cg-damping", self.cg_damping, 0.0, 100.0)?;
-        check_range("--fisher-subsample", self.fisher_subsample as f64, 1.0, self.batch() as f64)?;
-        check_range("--max-backtracks", self.max_backtracks as f64, 0.0, 60.0)?;
-        check_range("--value-lr", self.value_lr, f64::MIN_POSITIVE, 1.0)?;
-        check_min("--value-minibatch", self.value_minibatch, 1)?;
-        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > 4096) {
+        check_count("--fisher-subsample", self.fisher_subsample as u64, 1, batch)?;
+        check_count("--max-backtracks", self.max_backtracks as u64, 0, 60)?;
+        if !(self.value_lr > 0.0 && self.value_lr <= 1.0) {
+            return Err(Error::invalid("--value-lr", self.value_lr, "must lie in (0, 1]"));
+        }
+        check_count("--value-epochs", self.value_epochs as u64, 1, 100)?;
+        check_count("--value-minibatch", self.value_minibatch as u64, 1, MAX_STEPS_PER_ENV)?;
+        if self.hidden.is_empty() || self.hidden.len() > 4 || self.hidden.iter().any(|&h| h == 0 || h > MAX_WIDTH) {
             return Err(Error::invalid(
                 "--hidden",
                 format!("{:?}", self.hidden),
-                "give one to four layer sizes between 1 and 4096",
+                &format!("give one to four layer sizes, each in [1, {MAX_WIDTH}]"),
             ));
         }
         match self.rule {
@@ -167,6 +191,17 @@ impl TrpoConfig {
         }
     }
 }
+
+/// The largest `--envs`.
+pub const MAX_ENVS: u64 = 256;
+/// The largest `--steps` (per copy and update) and `--value-minibatch`.
+pub const MAX_STEPS_PER_ENV: u64 = 65_536;
+/// The most rows of one batch, envs × steps.
+pub const MAX_BATCH: u64 = 1 << 20;
+/// The largest `--total-steps` of one run.
+pub const MAX_TOTAL_STEPS: u64 = 10_000_000;
+/// The widest hidden layer.
+pub const MAX_WIDTH: usize = 1024;
 
 /// What one update did.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
