@@ -131,6 +131,15 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     }
 }
 
+/// Checks that a count lies in `[lo, hi]`, printed exactly (no float rounding).
+pub fn check_count(name: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
+    }
+}
+
 /// Checks that a count is at least `min`.
 pub fn check_min(name: &str, value: usize, min: usize) -> Result<()> {
     if value >= min {

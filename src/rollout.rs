@@ -13,15 +13,7 @@ use crate::plot::Band;
 use rand::Rng;
 use std::time::Instant;
 
-/// Checks that a count flag lies in `[lo, hi]`; the error names the flag, the value
-/// (exactly, as given) and the range.
-pub fn check_count(name: &str, value: u64, lo: u64, hi: u64) -> crate::error::Result<()> {
-    if (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        Err(crate::error::Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
-    }
-}
+pub use crate::error::check_count;
 
 /// A count flag that a run's cost grows with, for [`check_budget`]: its name, value,
 /// default and allowed range, and how to set it on a copy of the flags.

@@ -31,14 +31,7 @@ pub const MAX_EPISODE_ROWS: u64 = 2_000_000;
 /// experiment (× 6); the defaults on a maze file (20 × 200,000, 1-step episodes) fit.
 pub const MAX_STEP_SIZE_ROWS: u64 = 4_000_000;
 
-/// Checks that a count lies in `[lo, hi]`; the error names the flag, the value and the range.
-pub fn check_count(name: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
-    if (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
-    }
-}
+pub use crate::error::check_count;
 
 /// One factor of a bounded product of flags: `value + offset` enters the product.
 #[derive(Clone, Copy, Debug)]
