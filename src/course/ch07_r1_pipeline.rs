@@ -37,7 +37,7 @@ const WORK_LIMIT: u64 = 42_000_000;
 #[derive(Parser, Debug, Clone, Serialize)]
 #[command(name = "ch07-r1-pipeline", version, allow_negative_numbers = true)]
 // The lesson's RL runs are shorter than chapter 6's and evaluated more often.
-#[command(mut_arg("steps", |a| a.default_value("60").help("RL steps of every GRPO and PPO run (each samples prompts × group responses)")))]
+#[command(mut_arg("steps", |a| a.default_value("60").help("RL steps of every GRPO and PPO run (each samples prompts × group responses) [1, 10000]")))]
 #[command(mut_arg("eval_every", |a| a.default_value("3")))]
 pub struct Args {
     #[command(flatten)]
