@@ -15,6 +15,8 @@ use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
 use std::process::Command;
 
+mod common;
+
 fn close(a: f64, b: f64, tol: f64) {
     assert!((a - b).abs() <= tol, "{a} != {b} (tolerance {tol})");
 }
@@ -386,5 +388,97 @@ fn quick_run_is_deterministic_and_reports_the_headline() {
     );
     for f in &s.figures {
         assert!(dirs[0].join("ch06-grpo").join(f).exists(), "{f} missing");
+    }
+}
+
+/// Every numeric flag refuses each class of bad value (negative, infinite, NaN, zero,
+/// huge, empty, not a number, past its range) in one line with exit code 2; so do
+/// combinations over the work budget, even with --quick (issue 19).
+#[test]
+fn every_numeric_flag_refuses_bad_values_in_one_line() {
+    let out = common::temp_dir("ch06-grpo", "bad-input");
+    // (flag, zero refused, a value just past the range)
+    let counts = [
+        ("--steps", true, "10001"),
+        ("--prompts", true, "1025"),
+        ("--group", true, "257"),
+        ("--mu", true, "65"),
+        ("--max-new", true, "56"),
+        ("--eval-every", true, "10001"),
+        ("--eval-problems", true, "801"),
+        ("--top-k", false, "1001"),
+        ("--final-problems", true, "801"),
+        ("--samples", true, "65"),
+        ("--jobs", true, "65"),
+        ("--seeds", true, "101"),
+    ];
+    let floats = [
+        ("--lr", true, "1.5"),
+        ("--beta", false, "10.5"),
+        ("--clip-eps", true, "1"),
+        ("--temperature", true, "10.5"),
+        ("--adv-eps", true, "1.5"),
+        ("--sweep-betas", false, "11"),
+    ];
+    let mut cases: Vec<(Vec<String>, String)> = Vec::new();
+    for (flag, zero_bad, past) in counts.iter().chain(floats.iter()) {
+        let mut bad = vec!["-1", "-inf", "inf", "nan", "-nan", "", "abc", "1e999", *past];
+        if *zero_bad {
+            bad.push("0");
+        }
+        if counts.iter().any(|c| c.0 == *flag) || *flag == "--lr" {
+            bad.push("18446744073709551615");
+        }
+        for v in bad {
+            cases.push((vec![flag.to_string(), v.to_string()], flag.to_string()));
+        }
+    }
+    let more: &[(&[&str], &str)] = &[
+        // The issue's example: it used to run for hours.
+        (&["--mu", "1000000000"], "--mu"),
+        (&["--steps", "18446744073709551615"], "--steps"),
+        (&["--sweep-betas", "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8"], "--sweep-betas"),
+        (&["--sweep-betas", "0,nan"], "--sweep-betas"),
+        (&["--seed", "18446744073709551615", "--seeds", "2"], "--seed"),
+        // Over the work budget even at --quick's sizes: 100 seeds × 9 βs × μ = 64.
+        (&["--seeds", "100", "--mu", "64", "--sweep-betas", "1,2,3,4,5,6,7,8"], "with the other flags as given"),
+    ];
+    for (args, expected) in more {
+        cases.push((args.iter().map(|a| a.to_string()).collect(), expected.to_string()));
+    }
+    let cases: Vec<(Vec<String>, &str)> = cases.iter().map(|(a, e)| (a.clone(), e.as_str())).collect();
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch06-grpo"), &out, &cases);
+    assert!(!out.join("ch06-grpo").exists(), "a refused run writes nothing");
+}
+
+/// The work budget (without --quick): the defaults pass, products past about an hour
+/// are refused naming a flag the user gave, with checked arithmetic (no overflow).
+#[test]
+fn the_work_budget_refuses_long_combinations() {
+    use clap::Parser;
+    use rl_sandbox::course::ch06_grpo::Args;
+    use rl_sandbox::run::ChapterArgs;
+    let check = |args: &[&str], seeds: usize| {
+        let a = Args::try_parse_from(std::iter::once("ch06-grpo").chain(args.iter().copied())).unwrap();
+        a.validate().and_then(|_| a.check_budget(seeds)).map_err(|e| e.to_string())
+    };
+    check(&[], 3).unwrap();
+    check(&["--seeds", "10"], 10).unwrap();
+    for (args, seeds, flag) in [
+        (&["--steps", "10000"][..], 3, "--steps"),
+        (&["--mu", "64"][..], 3, "--mu"),
+        (&["--prompts", "1024", "--group", "256"][..], 3, "--prompts"),
+        (&["--group", "256", "--prompts", "32"][..], 3, "--group"),
+        (&["--final-problems", "800", "--samples", "64", "--sweep-betas", "0,0.1,0.2,0.3,0.4"][..], 3, "--samples"),
+        (&["--seeds", "100"][..], 100, "--seeds"),
+        (
+            &["--steps", "10000", "--prompts", "64", "--group", "64", "--mu", "64", "--max-new", "55"][..],
+            100,
+            "--steps",
+        ),
+    ] {
+        let err = check(args, seeds).expect_err(&format!("{args:?} should be refused"));
+        assert!(err.contains(&format!("for {flag}:")), "{args:?}: {err}");
+        assert!(err.contains("must lie in [") || err.contains("lower it"), "{args:?}: {err}");
     }
 }

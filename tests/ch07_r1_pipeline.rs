@@ -17,6 +17,8 @@ use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
 use std::process::Command;
 
+mod common;
+
 fn close(a: f64, b: f64, tol: f64) {
     assert!((a - b).abs() <= tol, "{a} != {b} (tolerance {tol})");
 }
@@ -310,4 +312,103 @@ fn quick_run_writes_the_summary_and_figures_and_is_deterministic() {
     let h: PipelineHeadline = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
     assert!(h.hacking.is_some() && h.ppo.is_none() && h.cold_start.is_none() && h.distill.is_none());
     assert!(s.headline.get("grpo_accuracy").is_none(), "absent, not null");
+}
+
+/// Every numeric flag refuses each class of bad value (negative, infinite, NaN, zero,
+/// huge, empty, not a number, past its range) in one line with exit code 2; so do
+/// combinations over the work budget, even with --quick (issue 19).
+#[test]
+fn every_numeric_flag_refuses_bad_values_in_one_line() {
+    let out = common::temp_dir("ch07-r1-pipeline", "bad-input");
+    // (flag, the smallest refused value below the range, a value just past the range)
+    let counts = [
+        ("--steps", "0", "10001"),
+        ("--prompts", "0", "1025"),
+        ("--group", "1", "257"),
+        ("--mu", "0", "65"),
+        ("--max-new", "3", "56"),
+        ("--eval-every", "0", "10001"),
+        ("--eval-problems", "0", "801"),
+        ("--final-problems", "0", "801"),
+        ("--samples", "0", "65"),
+        ("--cold-start-examples", "0", "4097"),
+        ("--cold-start-steps", "0", "10001"),
+        ("--sft-batch", "0", "1025"),
+        ("--rejection-problems", "0", "10001"),
+        ("--rejection-samples", "0", "65"),
+        ("--rejection-steps", "0", "10001"),
+        ("--distill-steps", "0", "10001"),
+        ("--hack-steps", "0", "10001"),
+        ("--rm-examples", "7", "10001"),
+        ("--jobs", "0", "65"),
+        ("--seeds", "0", "101"),
+    ];
+    let floats = [
+        ("--lr", "0", "1.5"),
+        ("--beta", "-0.1", "10.5"),
+        ("--clip-eps", "0", "1"),
+        ("--temperature", "0", "10.5"),
+        ("--sft-lr", "0", "1.5"),
+        ("--distill-lr", "0", "1.5"),
+        ("--small-rl-lr", "0", "1.5"),
+        ("--hack-beta", "-0.1", "10.5"),
+        ("--critic-lr", "0", "1.5"),
+        ("--gamma", "-0.1", "1.5"),
+        ("--lambda", "-0.1", "1.5"),
+    ];
+    let mut cases: Vec<(Vec<String>, String)> = Vec::new();
+    for (flag, below, past) in counts.iter().chain(floats.iter()) {
+        for v in ["-1", "-inf", "inf", "nan", "-nan", "", "abc", "1e999", "18446744073709551615", *below, *past] {
+            cases.push((vec![flag.to_string(), v.to_string()], flag.to_string()));
+        }
+    }
+    let more: &[(&[&str], &str)] = &[
+        (&["--mu", "1000000000"], "--mu"),
+        (&["--experiments", ""], "--experiments"),
+        (&["--experiments", "ppo,ppo"], "listed twice"),
+        (&["--hack-reward", ""], "--hack-reward"),
+        // Over the work budget even at --quick's sizes: 100 seeds × μ = 64.
+        (&["--seeds", "100", "--mu", "64"], "with the other flags as given"),
+    ];
+    for (args, expected) in more {
+        cases.push((args.iter().map(|a| a.to_string()).collect(), expected.to_string()));
+    }
+    let cases: Vec<(Vec<String>, &str)> = cases.iter().map(|(a, e)| (a.clone(), e.as_str())).collect();
+    common::assert_bad_input(env!("CARGO_BIN_EXE_ch07-r1-pipeline"), &out, &cases);
+    assert!(!out.join("ch07-r1-pipeline").exists(), "a refused run writes nothing");
+}
+
+/// The work budget (without --quick): the defaults pass (chapter 7's own --steps and
+/// --eval-every among them), products past about an hour are refused naming a flag the
+/// user gave, with checked arithmetic (no overflow).
+#[test]
+fn the_work_budget_refuses_long_combinations() {
+    use clap::Parser;
+    use rl_sandbox::course::ch07_r1_pipeline::Args;
+    use rl_sandbox::run::ChapterArgs;
+    let check = |args: &[&str], seeds: usize| {
+        let a = Args::try_parse_from(std::iter::once("ch07-r1-pipeline").chain(args.iter().copied())).unwrap();
+        a.validate().and_then(|_| a.check_budget(seeds)).map_err(|e| e.to_string())
+    };
+    check(&[], 3).unwrap();
+    check(&["--seeds", "5"], 5).unwrap();
+    check(&["--experiments", "hacking", "--hack-steps", "400"], 3).unwrap();
+    for (args, seeds, flag) in [
+        (&["--steps", "10000"][..], 3, "--steps"),
+        (&["--hack-steps", "10000"][..], 3, "--hack-steps"),
+        (&["--mu", "64"][..], 3, "--mu"),
+        (&["--prompts", "1024", "--group", "256"][..], 3, "--prompts"),
+        (&["--rejection-steps", "10000", "--sft-batch", "1024"][..], 3, "--rejection-steps"),
+        (&["--rejection-problems", "10000", "--rejection-samples", "64"][..], 3, "--rejection-problems"),
+        (&["--seeds", "100"][..], 100, "--seeds"),
+        (
+            &["--steps", "10000", "--prompts", "64", "--group", "64", "--mu", "64", "--max-new", "55"][..],
+            100,
+            "--steps",
+        ),
+    ] {
+        let err = check(args, seeds).expect_err(&format!("{args:?} should be refused"));
+        assert!(err.contains(&format!("for {flag}:")), "{args:?}: {err}");
+        assert!(err.contains("must lie in [") || err.contains("lower it"), "{args:?}: {err}");
+    }
 }

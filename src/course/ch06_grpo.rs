@@ -6,7 +6,8 @@
 //! thread each. The lesson (chapters/06-grpo/README.md) explains every number and figure.
 
 use crate::cli::CommonArgs;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
+use crate::llm::grpo::{check_count, check_work, product, Factor, MAX_BETA, MAX_HELD_OUT};
 use crate::llm::grpo_experiments::{print_greedy_responses, sweep_betas, BetaStudy, StudySettings};
 use crate::llm::measures::samples_text;
 use crate::llm::task::test_problems;
@@ -17,6 +18,11 @@ use clap::Parser;
 use serde::Serialize;
 
 pub const CHAPTER: &str = "ch06-grpo";
+
+/// The most β values of the sweep.
+const MAX_SWEEP: usize = 8;
+/// The most token passes of one run (see `check_budget`): about an hour on one core.
+const WORK_LIMIT: u64 = 60_000_000;
 
 /// Chapter 6: GRPO with rule rewards on the chapter-5 base model (DeepSeek-R1-Zero style).
 #[derive(Parser, Debug, Clone, Serialize)]
@@ -31,19 +37,19 @@ pub struct Args {
     #[command(flatten)]
     #[serde(flatten)]
     pub variant: GrpoVariantFlags,
-    /// Held-out problems for the before/after evaluation
+    /// Held-out problems for the before/after evaluation [1, 800]
     #[arg(long, default_value_t = 256)]
     pub final_problems: usize,
-    /// Samples per problem in the before/after evaluation (pass@k, maj@k for k = 1..this)
+    /// Samples per problem in the before/after evaluation (pass@k, maj@k for k = 1..this) [1, 64]
     #[arg(long, default_value_t = 16)]
     pub samples: usize,
-    /// β values of the sweep, besides --beta (comma-separated)
+    /// β values of the sweep, besides --beta (comma-separated; at most 8, each in [0, 10])
     #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.4])]
     pub sweep_betas: Vec<f64>,
     /// Skip the β sweep
     #[arg(long)]
     pub no_sweep: bool,
-    /// Runs in parallel, one intra-op thread each
+    /// Runs in parallel, one intra-op thread each [1, 64]
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
 }
@@ -57,7 +63,8 @@ impl ChapterArgs for Args {
     }
 
     fn prepare(&mut self) {
-        if self.common.quick {
+        // A flag out of its range is refused as given, not clamped by --quick first.
+        if self.common.quick && self.validate().is_ok() {
             // Small enough for the tests and the course's quick mode (seconds).
             let g = &mut self.grpo;
             g.steps = g.steps.min(6);
@@ -74,12 +81,54 @@ impl ChapterArgs for Args {
     fn validate(&self) -> Result<()> {
         self.grpo.validate()?;
         self.variant.validate()?;
-        if let Some(b) = self.sweep_betas.iter().find(|b| !(**b >= 0.0 && b.is_finite())) {
-            return Err(Error::invalid("--sweep-betas", b, "every β must be 0 or positive"));
+        if let Some(b) = self.sweep_betas.iter().find(|b| !(**b >= 0.0 && **b <= MAX_BETA)) {
+            return Err(Error::invalid("--sweep-betas", b, "every β must lie in [0, 10]"));
         }
-        check_min("--final-problems", self.final_problems, 1)?;
-        check_min("--samples", self.samples, 1)?;
+        if self.sweep_betas.len() > MAX_SWEEP {
+            let n = format!("{} values", self.sweep_betas.len());
+            return Err(Error::invalid("--sweep-betas", n, &format!("list at most {MAX_SWEEP} values")));
+        }
+        check_count("--final-problems", self.final_problems, 1, MAX_HELD_OUT)?;
+        check_count("--samples", self.samples, 1, 64)?;
         check_range("--jobs", self.jobs as f64, 1.0, 64.0)
+    }
+
+    /// The run's work, in token passes: every training run samples steps × prompts ×
+    /// group responses of up to max_new tokens and passes over them μ + 2 times (the
+    /// sampling, the reference model, μ updates); its evaluations and the final ones
+    /// add greedy and sampled tokens. The default (3 seeds, 3 βs) is about 15 M token
+    /// passes, 7 minutes at 2 jobs; the limit, 4 times that, is about an hour on one core.
+    /// One batch holds at most 4096 responses (prompts × group).
+    fn check_budget(&self, n_seeds: usize) -> Result<()> {
+        let d = <Args as Parser>::parse_from([CHAPTER]);
+        let (g, dg) = (&self.grpo, &d.grpo);
+        let sweep = sweep_betas(g.beta, &self.sweep_betas, self.no_sweep).len();
+        let f = |flag, value, default, lo, hi| Factor { flag, value, default, lo, hi };
+        let batch = [f("--prompts", g.prompts, dg.prompts, 1, 1024), f("--group", g.group, dg.group, 2, 256)];
+        check_work(&batch, 4096, "a batch's responses (prompts × group)", product)?;
+        let factors = [
+            f("--seeds", n_seeds, Self::DEFAULT_SEEDS.1, 1, 100),
+            f("--sweep-betas", sweep, sweep_betas(dg.beta, &d.sweep_betas, false).len(), 0, MAX_SWEEP),
+            f("--steps", g.steps, dg.steps, 1, 10_000),
+            f("--prompts", g.prompts, dg.prompts, 1, 1024),
+            f("--group", g.group, dg.group, 2, 256),
+            f("--mu", g.mu, dg.mu, 1, 64),
+            f("--max-new", g.max_new, dg.max_new, 4, 55),
+            f("--eval-problems", g.eval_problems, dg.eval_problems, 1, MAX_HELD_OUT),
+            f("--final-problems", self.final_problems, d.final_problems, 1, MAX_HELD_OUT),
+            f("--samples", self.samples, d.samples, 1, 64),
+        ];
+        let eval_every = g.eval_every;
+        check_work(&factors, WORK_LIMIT, "the run's work in token passes", |v| {
+            let [seeds, sweep, steps, prompts, group, mu, max_new, eval_problems, final_problems, samples] = v else {
+                return None;
+            };
+            let runs = seeds.checked_mul(sweep + 1)?;
+            let train = product(&[runs, *steps, *prompts, *group, *max_new, mu + 2])?;
+            let evals = product(&[runs, steps / eval_every + 1, *eval_problems, *max_new])?;
+            let finals = product(&[runs + 1, *final_problems, *samples, *max_new])?;
+            train.checked_add(evals)?.checked_add(finals)
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use super::model::Gpt;
 use super::sample::{sample, token_logprobs, SampleConfig, Samples};
 use super::task::{self, Problem};
 use super::tokenizer::Tokenizer;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::Serialize;
@@ -242,42 +242,111 @@ pub struct GrpoConfig {
     pub eval_problems: usize,
 }
 
+/// The most steps of any training run (GRPO, PPO, SFT), and of `--eval-every`.
+pub const MAX_STEPS: usize = 10_000;
+/// The largest KL weight β of any run.
+pub const MAX_BETA: f64 = 10.0;
+/// The most held-out problems an evaluation may ask for: `task::test_problems` draws
+/// distinct ones, and the split holds 819.
+pub const MAX_HELD_OUT: usize = 800;
+
+/// Checks that a count lies in `[lo, hi]`; the error names the flag, the value and the range.
+pub fn check_count(name: &str, value: usize, lo: usize, hi: usize) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
+    }
+}
+
+/// One factor of a run's work: a count flag, its value, its default and its range.
+#[derive(Clone, Copy, Debug)]
+pub struct Factor {
+    pub flag: &'static str,
+    pub value: usize,
+    pub default: usize,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+/// Refuses a combination of flags whose `work` (computed with checked arithmetic from
+/// the factors' values, in order; `None` on overflow) exceeds `limit`. Every default
+/// passes, so some factor lies above its default: the error names the one furthest
+/// above (a flag the user gave) and the range it may take with the others as given.
+pub fn check_work(factors: &[Factor], limit: u64, what: &str, work: impl Fn(&[usize]) -> Option<u64>) -> Result<()> {
+    let values: Vec<usize> = factors.iter().map(|f| f.value).collect();
+    if work(&values).is_some_and(|w| w <= limit) {
+        return Ok(());
+    }
+    let ratio = |f: &Factor| f.value as f64 / f.default.max(1) as f64;
+    let Some(i) = (0..factors.len()).max_by(|&a, &b| ratio(&factors[a]).total_cmp(&ratio(&factors[b]))) else {
+        return Ok(());
+    };
+    let f = factors[i];
+    let fits = |v: usize| {
+        let mut vs = values.clone();
+        vs[i] = v;
+        work(&vs).is_some_and(|w| w <= limit)
+    };
+    if !fits(f.lo) {
+        let why = format!("{what} would exceed its limit of {limit} with the other flags as given; lower it or them");
+        return Err(Error::invalid(f.flag, f.value, &why));
+    }
+    // The largest value that fits (work grows with every factor), by bisection.
+    let (mut ok, mut bad) = (f.lo, f.value.max(f.lo + 1));
+    while bad - ok > 1 {
+        let mid = ok + (bad - ok) / 2;
+        if fits(mid) {
+            ok = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    let why = format!("must lie in [{}, {ok}] with the other flags as given ({what} is bounded)", f.lo);
+    Err(Error::invalid(f.flag, f.value, &why))
+}
+
+/// `a × b × ...` with checked arithmetic, `None` on overflow.
+pub fn product(factors: &[usize]) -> Option<u64> {
+    factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f as u64))
+}
+
 /// GRPO's flags, shared by the chapters that run it (flattened into their `Args`):
 /// each default written once, here, with its `--help` line. A chapter whose lesson
 /// quotes another default overrides it with clap's `mut_arg`.
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct GrpoFlags {
-    /// GRPO steps (each samples prompts × group responses)
+    /// GRPO steps (each samples prompts × group responses) [1, 10000]
     #[arg(long, default_value_t = 90)]
     pub steps: usize,
-    /// Prompts (questions) per step
+    /// Prompts (questions) per step [1, 1024]
     #[arg(long, default_value_t = 16)]
     pub prompts: usize,
-    /// Responses per prompt, the group size G (at least 2)
+    /// Responses per prompt, the group size G [2, 256]
     #[arg(long, default_value_t = 8)]
     pub group: usize,
-    /// AdamW learning rate
+    /// AdamW learning rate (0, 1]
     #[arg(long, default_value_t = 1e-4)]
     pub lr: f64,
-    /// Weight β of the k3 KL penalty to the reference (base) model
+    /// Weight β of the k3 KL penalty to the reference (base) model [0, 10]
     #[arg(long, default_value_t = 0.04)]
     pub beta: f64,
-    /// Clip range ε of the ratio π_θ / π_θold
+    /// Clip range ε of the ratio π_θ / π_θold (0, 1)
     #[arg(long, default_value_t = 0.2)]
     pub clip_eps: f64,
-    /// Gradient updates per sampled batch, μ (>1 makes the ratio and the clip matter)
+    /// Gradient updates per sampled batch, μ (>1 makes the ratio and the clip matter) [1, 64]
     #[arg(long, default_value_t = 1)]
     pub mu: usize,
-    /// Sampling temperature during training and evaluation
+    /// Sampling temperature during training and evaluation [0.001, 10]
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    /// Longest response in tokens (also Dr. GRPO's constant divisor)
+    /// Longest response in tokens (also Dr. GRPO's constant divisor) [4, 55]
     #[arg(long, default_value_t = 40)]
     pub max_new: usize,
-    /// Held-out greedy evaluation every this many steps
+    /// Held-out greedy evaluation every this many steps [1, 10000]
     #[arg(long, default_value_t = 5)]
     pub eval_every: usize,
-    /// Held-out problems for the evaluation during training
+    /// Held-out problems for the evaluation during training [1, 800]
     #[arg(long, default_value_t = 128)]
     pub eval_problems: usize,
 }
@@ -287,13 +356,13 @@ pub struct GrpoFlags {
 /// ([`GrpoVariantFlags::default`] reads them from here).
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct GrpoVariantFlags {
-    /// ε added to the group's std in the advantage
+    /// ε added to the group's std in the advantage (0, 1]
     #[arg(long, default_value_t = 1e-4)]
     pub adv_eps: f64,
     /// How per-token terms are averaged: sequence (GRPO), token (DAPO), constant (Dr. GRPO)
     #[arg(long, value_enum, default_value_t = Aggregation::Sequence)]
     pub aggregation: Aggregation,
-    /// Sample only among the k most likely tokens (0: all)
+    /// Sample only among the k most likely tokens (0: all) [0, 1000]
     #[arg(long, default_value_t = 0)]
     pub top_k: usize,
 }
@@ -313,26 +382,25 @@ impl Default for GrpoVariantFlags {
 impl GrpoFlags {
     /// Checks every flag; an error names the flag, its value and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        check_min("--steps", self.steps, 1)?;
-        check_min("--prompts", self.prompts, 1)?;
+        check_count("--steps", self.steps, 1, MAX_STEPS)?;
+        check_count("--prompts", self.prompts, 1, 1024)?;
         if self.group < 2 {
             return Err(Error::invalid("--group", self.group, "must be at least 2: the baseline is the group's mean"));
         }
+        check_count("--group", self.group, 2, 256)?;
         if !(self.lr > 0.0 && self.lr <= 1.0) {
             return Err(Error::invalid("--lr", self.lr, "must lie in (0, 1]"));
         }
-        if !(self.beta >= 0.0 && self.beta.is_finite()) {
-            return Err(Error::invalid("--beta", self.beta, "must be 0 or positive"));
-        }
+        check_range("--beta", self.beta, 0.0, MAX_BETA)?;
         if !(self.clip_eps > 0.0 && self.clip_eps < 1.0) {
             return Err(Error::invalid("--clip-eps", self.clip_eps, "must lie in (0, 1)"));
         }
-        check_min("--mu", self.mu, 1)?;
+        check_count("--mu", self.mu, 1, 64)?;
         check_range("--temperature", self.temperature, 1e-3, 10.0)?;
         // The longest prompt is 9 tokens and the context 64.
         check_range("--max-new", self.max_new as f64, 4.0, 55.0)?;
-        check_min("--eval-every", self.eval_every, 1)?;
-        check_min("--eval-problems", self.eval_problems, 1)
+        check_count("--eval-every", self.eval_every, 1, MAX_STEPS)?;
+        check_count("--eval-problems", self.eval_problems, 1, MAX_HELD_OUT)
     }
 
     /// How responses are drawn (training and evaluation).
@@ -367,7 +435,7 @@ impl GrpoVariantFlags {
         if !(self.adv_eps > 0.0 && self.adv_eps <= 1.0) {
             return Err(Error::invalid("--adv-eps", self.adv_eps, "must lie in (0, 1]"));
         }
-        Ok(())
+        check_count("--top-k", self.top_k, 0, 1000)
     }
 }
 

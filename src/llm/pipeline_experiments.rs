@@ -15,15 +15,17 @@
 //! depend on which thread ran what.
 
 use super::grpo::{self, GrpoConfig, GrpoFlags, GrpoStepLog, GrpoVariantFlags};
+use super::grpo::{check_count, MAX_BETA, MAX_HELD_OUT, MAX_STEPS};
 use super::hacking::{self, FlawedRewardFit, HackReward};
 use super::pipeline::{self, RejectionSet};
 use super::ppo_critic::{self, CriticFlags, CriticPpoConfig, PpoStepLog};
 use super::sft::{self, Example, SftConfig, SftLog};
 use super::step_cost::{self, StepCost};
 use super::{evaluate, Evaluation, Gpt, LossConfig, Problem, SampleConfig, Tokenizer};
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::rng;
+use clap::ValueEnum;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -78,58 +80,58 @@ pub fn critic_ppo_config(rl: &GrpoFlags, critic: &CriticFlags) -> CriticPpoConfi
 /// The flags of chapter 7's experiments beyond the RL runs'.
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct PipelineConfig {
-    /// Experiments to run (comma-separated)
+    /// Experiments to run (comma-separated, each at most once)
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![Experiment::Ppo, Experiment::ColdStart, Experiment::Rejection, Experiment::Distill, Experiment::Hacking])]
     pub experiments: Vec<Experiment>,
-    /// Held-out problems of the final evaluations
+    /// Held-out problems of the final evaluations [1, 800]
     #[arg(long, default_value_t = 256)]
     pub final_problems: usize,
-    /// Samples per problem in the final evaluations
+    /// Samples per problem in the final evaluations [1, 64]
     #[arg(long, default_value_t = 8)]
     pub samples: usize,
-    /// Cold start: clean, readable traces to fine-tune on
+    /// Cold start: clean, readable traces to fine-tune on [1, 4096]
     #[arg(long, default_value_t = 64)]
     pub cold_start_examples: usize,
-    /// SFT updates of the cold start
+    /// SFT updates of the cold start [1, 10000]
     #[arg(long, default_value_t = 20)]
     pub cold_start_steps: usize,
-    /// SFT: examples per update
+    /// SFT: examples per update [1, 1024]
     #[arg(long, default_value_t = 16)]
     pub sft_batch: usize,
-    /// SFT: AdamW learning rate
+    /// SFT: AdamW learning rate (0, 1]
     #[arg(long, default_value_t = 3e-4)]
     pub sft_lr: f64,
-    /// Rejection sampling: training problems to sample the RL model on
+    /// Rejection sampling: training problems to sample the RL model on [1, 10000]
     #[arg(long, default_value_t = 256)]
     pub rejection_problems: usize,
-    /// Rejection sampling: responses per problem
+    /// Rejection sampling: responses per problem [1, 64]
     #[arg(long, default_value_t = 4)]
     pub rejection_samples: usize,
-    /// SFT updates of a fresh base model on the rejection-sampled answers
+    /// SFT updates of a fresh base model on the rejection-sampled answers [1, 10000]
     #[arg(long, default_value_t = 120)]
     pub rejection_steps: usize,
-    /// Distillation: SFT updates of the small model on the same answers
+    /// Distillation: SFT updates of the small model on the same answers [1, 10000]
     #[arg(long, default_value_t = 150)]
     pub distill_steps: usize,
-    /// Distillation: SFT learning rate of the small model
+    /// Distillation: SFT learning rate of the small model (0, 1]
     #[arg(long, default_value_t = 1e-3)]
     pub distill_lr: f64,
-    /// Distillation: GRPO learning rate of the small model
+    /// Distillation: GRPO learning rate of the small model (0, 1]
     #[arg(long, default_value_t = 3e-4)]
     pub small_rl_lr: f64,
     /// Hacking: the flawed reward
     #[arg(long, value_enum, default_value_t = HackReward::Rm)]
     pub hack_reward: HackReward,
-    /// Hacking: GRPO steps on the flawed reward
+    /// Hacking: GRPO steps on the flawed reward [1, 10000]
     #[arg(long, default_value_t = 80)]
     pub hack_steps: usize,
-    /// Hacking: KL weight β
+    /// Hacking: KL weight β [0, 10]
     #[arg(long, default_value_t = 0.04)]
     pub hack_beta: f64,
-    /// Hacking: labelled base-model answers the reward model is fitted to
+    /// Hacking: labelled base-model answers the reward model is fitted to [8, 10000]
     #[arg(long, default_value_t = 384)]
     pub rm_examples: usize,
-    /// Runs in parallel, one intra-op thread each
+    /// Runs in parallel, one intra-op thread each [1, 64]
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
 }
@@ -139,14 +141,6 @@ fn check_rate(name: &str, v: f64) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(name, v, "must lie in (0, 1]"))
-    }
-}
-
-fn check_beta(name: &str, v: f64) -> Result<()> {
-    if v >= 0.0 && v.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, v, "must be 0 or positive"))
     }
 }
 
@@ -160,18 +154,22 @@ impl PipelineConfig {
         {
             check_rate(name, v)?;
         }
-        check_beta("--hack-beta", self.hack_beta)?;
-        check_min("--final-problems", self.final_problems, 1)?;
-        check_min("--samples", self.samples, 1)?;
-        check_min("--cold-start-examples", self.cold_start_examples, 1)?;
-        check_min("--cold-start-steps", self.cold_start_steps, 1)?;
-        check_min("--sft-batch", self.sft_batch, 1)?;
-        check_min("--rejection-problems", self.rejection_problems, 1)?;
-        check_min("--rejection-samples", self.rejection_samples, 1)?;
-        check_min("--rejection-steps", self.rejection_steps, 1)?;
-        check_min("--distill-steps", self.distill_steps, 1)?;
-        check_min("--hack-steps", self.hack_steps, 1)?;
-        check_min("--rm-examples", self.rm_examples, 8)?;
+        if let Some((i, e)) = self.experiments.iter().enumerate().find(|(i, e)| self.experiments[..*i].contains(e)) {
+            let name = e.to_possible_value().map_or_else(|| format!("{e:?}"), |v| v.get_name().to_string());
+            return Err(Error::invalid("--experiments", name, &format!("listed twice (entry {})", i + 1)));
+        }
+        check_range("--hack-beta", self.hack_beta, 0.0, MAX_BETA)?;
+        check_count("--final-problems", self.final_problems, 1, MAX_HELD_OUT)?;
+        check_count("--samples", self.samples, 1, 64)?;
+        check_count("--cold-start-examples", self.cold_start_examples, 1, 4096)?;
+        check_count("--cold-start-steps", self.cold_start_steps, 1, MAX_STEPS)?;
+        check_count("--sft-batch", self.sft_batch, 1, 1024)?;
+        check_count("--rejection-problems", self.rejection_problems, 1, 10_000)?;
+        check_count("--rejection-samples", self.rejection_samples, 1, 64)?;
+        check_count("--rejection-steps", self.rejection_steps, 1, MAX_STEPS)?;
+        check_count("--distill-steps", self.distill_steps, 1, MAX_STEPS)?;
+        check_count("--hack-steps", self.hack_steps, 1, MAX_STEPS)?;
+        check_count("--rm-examples", self.rm_examples, 8, 10_000)?;
         check_range("--jobs", self.jobs as f64, 1.0, 64.0)
     }
 

@@ -176,13 +176,13 @@ fn padded(rows: &[Vec<f64>], l: usize) -> candle_core::Result<Tensor> {
 /// rest of [`CriticPpoConfig`] matches GRPO's, so that the two compare like for like).
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct CriticFlags {
-    /// PPO: AdamW learning rate of the critic
+    /// PPO: AdamW learning rate of the critic (0, 1]
     #[arg(long, default_value_t = 1e-3)]
     pub critic_lr: f64,
-    /// PPO: discount γ of the token-level GAE
+    /// PPO: discount γ of the token-level GAE [0, 1]
     #[arg(long, default_value_t = 1.0)]
     pub gamma: f64,
-    /// PPO: λ of the token-level GAE
+    /// PPO: λ of the token-level GAE [0, 1]
     #[arg(long, default_value_t = 0.95)]
     pub lambda: f64,
 }
