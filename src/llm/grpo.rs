@@ -250,13 +250,9 @@ pub const MAX_BETA: f64 = 10.0;
 /// distinct ones, and the split holds 819.
 pub const MAX_HELD_OUT: usize = 800;
 
-/// Checks that a count lies in `[lo, hi]`; the error names the flag, the value and the range.
+/// [`crate::error::check_count`] for `usize` flags.
 pub fn check_count(name: &str, value: usize, lo: usize, hi: usize) -> Result<()> {
-    if (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, value, &format!("must lie in [{lo}, {hi}]")))
-    }
+    crate::error::check_count(name, value as u64, lo as u64, hi as u64)
 }
 
 /// One factor of a run's work: a count flag, its value, its default and its range.
