@@ -7,15 +7,12 @@
 
 use crate::cli::CommonArgs;
 use crate::error::{check_range, Error, Result};
-use crate::llm::base_model::{
-    corpus_text, samples_text, BaseModel, BaseModelHeadline, EvalArgs, MAX_EVAL_BYTES, MAX_EVAL_PROBLEMS,
-    MAX_EVAL_TOKENS,
-};
+use crate::llm::base_model::{corpus_text, samples_text, BaseModel, BaseModelHeadline, EvalArgs, MAX_EVAL_PROBLEMS};
 use crate::llm::corpus::MIX;
 use crate::llm::eval::Evaluation;
-use crate::llm::model::{GptArgs, GptConfig, MAX_PARAMS};
+use crate::llm::model::GptArgs;
 use crate::llm::pretrain::{self, PretrainConfig, PretrainStepLog};
-use crate::llm::{base_model_figures, checkpoint, task::Problem, Tokenizer};
+use crate::llm::{base_model_figures, checkpoint, lm_budget, task::Problem, Tokenizer};
 use crate::report::{print_table, Metrics, Summary};
 use crate::rng;
 use crate::run::{ChapterArgs, RunContext};
@@ -108,134 +105,8 @@ impl ChapterArgs for Args {
     /// a training step's memory (batch × seq_len × width × layers, also the speed
     /// measurement's), the evaluation's generated tokens and its KV cache.
     fn check_budget(&self, _n_seeds: usize) -> Result<()> {
-        let (t, e) = (&self.training, &self.eval);
-        let tokens = e.generated_tokens();
-        if tokens.is_none_or(|n| n > MAX_EVAL_TOKENS) {
-            let (flag, value, range) = blame(&[
-                ("--eval-problems", e.eval_problems, 256, "[1, 512]"),
-                ("--samples", e.samples, 16, "[1, 256]"),
-                ("--max-new", e.max_new, 48, "[1, 1000]"),
-            ]);
-            return Err(over(
-                flag,
-                value,
-                range,
-                "--eval-problems × (--samples + 1) × --max-new tokens",
-                tokens,
-                MAX_EVAL_TOKENS,
-            ));
-        }
-        if !self.pretrain {
-            // The loaded model's shape is checked against these flags once it is read.
-            return Ok(());
-        }
-        let shape = self.shape.config(Tokenizer::new().vocab_size());
-        let shape_flags = [
-            ("--d-model", self.shape.d_model, 128, "[1, 1024]"),
-            ("--layers", self.shape.layers, 2, "[1, 32]"),
-            ("--context", self.shape.context, 64, "[max(--seq-len, 16), 1024]"),
-            ("--heads", self.shape.heads, 4, "[1, 64]"),
-        ];
-        let params = shape.param_count();
-        if params.is_none_or(|n| n > MAX_PARAMS) {
-            let (flag, value, range) = blame(&shape_flags[..3]);
-            return Err(over(flag, value, range, "the model's parameters", params, MAX_PARAMS));
-        }
-        let mut all = shape_flags.to_vec();
-        all.extend([
-            ("--steps", t.steps, 800, "[1, 100000]"),
-            ("--batch", t.batch, 32, "[1, 4096]"),
-            ("--seq-len", t.seq_len, 64, "[8, 1024]"),
-        ]);
-        let flops = params.and_then(|n| {
-            n.checked_mul(6)?.checked_mul(t.steps as u64)?.checked_mul(t.batch as u64)?.checked_mul(t.seq_len as u64)
-        });
-        if flops.is_none_or(|f| f > MAX_PRETRAIN_FLOPS) {
-            let (flag, value, range) = blame(&all[..2].iter().chain(&all[4..]).copied().collect::<Vec<_>>());
-            return Err(over(
-                flag,
-                value,
-                range,
-                "pre-training compute (6·params·tokens, FLOPs)",
-                flops,
-                MAX_PRETRAIN_FLOPS,
-            ));
-        }
-        check_model_budget(&shape, t, e, &all)
+        lm_budget::check_budget(&self.training, &self.shape, &self.eval, self.pretrain)
     }
-}
-
-/// The most pre-training compute, 6·params·steps·batch·seq_len FLOPs: about an hour on
-/// one laptop core (the default run is 4·10¹² in about two minutes).
-const MAX_PRETRAIN_FLOPS: u64 = 100_000_000_000_000;
-/// The most memory a training step (or the speed measurement) may take.
-const MAX_TRAIN_BYTES: u64 = 4 << 30;
-
-/// Memory checks that need the model's shape (from the flags, or from a loaded
-/// checkpoint): a training step on --batch rows of --seq-len tokens, and the
-/// evaluation's KV cache.
-fn check_model_budget(
-    shape: &GptConfig,
-    t: &PretrainConfig,
-    e: &EvalArgs,
-    flags: &[(&'static str, usize, usize, &'static str)],
-) -> Result<()> {
-    let pick = |names: &[&str]| blame(&flags.iter().filter(|f| names.contains(&f.0)).copied().collect::<Vec<_>>());
-    let bytes = pretrain::training_bytes(shape, t.batch, t.seq_len);
-    if bytes.is_none_or(|b| b > MAX_TRAIN_BYTES) {
-        let (flag, value, range) = pick(&["--batch", "--seq-len", "--d-model", "--layers", "--heads", "--model"]);
-        return Err(over(flag, value, range, "a training step's memory (bytes)", bytes, MAX_TRAIN_BYTES));
-    }
-    let cache = e.cache_bytes(shape);
-    if cache.is_none_or(|b| b > MAX_EVAL_BYTES) {
-        let (flag, value, range) =
-            pick(&["--eval-problems", "--samples", "--d-model", "--layers", "--context", "--model"]);
-        return Err(over(flag, value, range, "the evaluation's KV cache (bytes)", cache, MAX_EVAL_BYTES));
-    }
-    Ok(())
-}
-
-/// Of the flags in a product, (name, value, range) of the one furthest above its
-/// default: the one the user most likely gave.
-fn blame(flags: &[(&'static str, usize, usize, &'static str)]) -> (&'static str, String, &'static str) {
-    let ratio = |&(_, v, d, _): &(&str, usize, usize, &str)| v as f64 / d.max(1) as f64;
-    let f = flags.iter().max_by(|a, b| ratio(a).total_cmp(&ratio(b))).expect("at least one flag");
-    (f.0, f.1.to_string(), f.3)
-}
-
-fn over(flag: &str, value: String, range: &str, what: &str, amount: Option<u64>, limit: u64) -> Error {
-    let amount = amount.map_or("beyond 2^64".to_string(), |a| a.to_string());
-    Error::invalid(flag, value, &format!("{what} would be {amount}, more than {limit}: lower it (range {range})"))
-}
-
-/// After loading `model` from `path`: the flags that use it must fit it (the speed
-/// measurement's rows in its context, the memory bounds with its shape).
-fn check_loaded(path: &std::path::Path, model: &GptConfig, args: &Args) -> Result<()> {
-    let t = &args.training;
-    if t.seq_len > model.context {
-        return Err(Error::invalid(
-            "--seq-len",
-            t.seq_len,
-            &format!(
-                "longer than the context of {} ({} tokens), which the speed measurement's rows must fit in",
-                path.display(),
-                model.context
-            ),
-        ));
-    }
-    let flags = [
-        ("--batch", t.batch, 32, "[1, 4096]"),
-        ("--seq-len", t.seq_len, 64, "[8, 1024]"),
-        ("--eval-problems", args.eval.eval_problems, 256, "[1, 512]"),
-        ("--samples", args.eval.samples, 16, "[1, 256]"),
-        ("--model", 1, 1, "a smaller checkpoint"),
-    ];
-    check_model_budget(model, t, &args.eval, &flags).map_err(|e| match e {
-        Error::InvalidArg { name, why, .. } if name == "--model" => {
-            Error::InvalidArg { name, value: path.display().to_string(), why }
-        }
-        e => e,
-    })
 }
 
 /// Runs the chapter and writes `<out>/ch05-language-model/`.
@@ -251,7 +122,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     } else {
         let path = args.model.clone().unwrap_or_else(checkpoint::shipped_path);
         let base = BaseModel::load(&path)?;
-        check_loaded(&path, &base.model.cfg, &args)?;
+        lm_budget::check_loaded(&path, &base.model.cfg, &args.training, &args.eval)?;
         base
     };
     let mut metrics = Metrics::<PretrainStepLog>::new();

@@ -17,8 +17,8 @@
 
 use crate::cli::CommonArgs;
 use crate::error::Result;
-use crate::llm::grpo::{check_work, product, Factor, MAX_HELD_OUT, MAX_STEPS};
-use crate::llm::pipeline_experiments::{probe_step_cost, quick_budget, Experiment, Lab, PipelineConfig};
+
+use crate::llm::pipeline_experiments::{check_budget, probe_step_cost, quick_budget, Experiment, Lab, PipelineConfig};
 use crate::llm::pipeline_report::{details, metrics, samples_text, PipelineHeadline};
 use crate::llm::ppo_critic::CriticFlags;
 use crate::llm::task::test_problems;
@@ -29,9 +29,6 @@ use clap::Parser;
 use serde::Serialize;
 
 pub const CHAPTER: &str = "ch07-r1-pipeline";
-
-/// The most token passes of one run (see `check_budget`): about an hour on one core.
-const WORK_LIMIT: u64 = 42_000_000;
 
 /// Chapter 7: beyond R1-Zero (PPO with a critic, cold start, rejection sampling, distillation, reward hacking).
 #[derive(Parser, Debug, Clone, Serialize)]
@@ -87,68 +84,7 @@ impl ChapterArgs for Args {
     /// on one core. One batch holds at most 4096 responses (prompts × group).
     fn check_budget(&self, n_seeds: usize) -> Result<()> {
         let d = <Args as Parser>::parse_from([CHAPTER]);
-        let (g, dg, p, dp) = (&self.rl, &d.rl, &self.pipeline, &d.pipeline);
-        let f = |flag, value, default, lo, hi| Factor { flag, value, default, lo, hi };
-        let batch = [f("--prompts", g.prompts, dg.prompts, 1, 1024), f("--group", g.group, dg.group, 2, 256)];
-        check_work(&batch, 4096, "a batch's responses (prompts × group)", product)?;
-        let factors = [
-            f("--seeds", n_seeds, Self::DEFAULT_SEEDS.1, 1, 100),
-            f("--steps", g.steps, dg.steps, 1, MAX_STEPS),
-            f("--prompts", g.prompts, dg.prompts, 1, 1024),
-            f("--group", g.group, dg.group, 2, 256),
-            f("--mu", g.mu, dg.mu, 1, 64),
-            f("--max-new", g.max_new, dg.max_new, 4, 55),
-            f("--eval-problems", g.eval_problems, dg.eval_problems, 1, MAX_HELD_OUT),
-            f("--hack-steps", p.hack_steps, dp.hack_steps, 1, MAX_STEPS),
-            f("--final-problems", p.final_problems, dp.final_problems, 1, MAX_HELD_OUT),
-            f("--samples", p.samples, dp.samples, 1, 64),
-            f("--cold-start-steps", p.cold_start_steps, dp.cold_start_steps, 1, MAX_STEPS),
-            f("--sft-batch", p.sft_batch, dp.sft_batch, 1, 1024),
-            f("--rejection-problems", p.rejection_problems, dp.rejection_problems, 1, 10_000),
-            f("--rejection-samples", p.rejection_samples, dp.rejection_samples, 1, 64),
-            f("--rejection-steps", p.rejection_steps, dp.rejection_steps, 1, MAX_STEPS),
-            f("--distill-steps", p.distill_steps, dp.distill_steps, 1, MAX_STEPS),
-            f("--rm-examples", p.rm_examples, dp.rm_examples, 8, 10_000),
-        ];
-        let has = |e| usize::from(p.has(e));
-        let (ppo, cold, rejection, distill, hacking) = (
-            has(Experiment::Ppo),
-            has(Experiment::ColdStart),
-            has(Experiment::Rejection),
-            has(Experiment::Distill),
-            has(Experiment::Hacking),
-        );
-        let teacher = cold.max(rejection).max(distill);
-        // Per seed: the RL runs at --steps (R1-Zero, PPO, the teacher, the small model's).
-        let rl_runs = ppo.max(cold) + ppo + teacher + distill;
-        let sft_runs = teacher + rejection + distill;
-        let finals_per_seed = rl_runs + sft_runs - teacher + hacking;
-        let eval_every = g.eval_every;
-        check_work(&factors, WORK_LIMIT, "the run's work in token passes", |v| {
-            let [seeds, steps, prompts, group, mu, max_new, eval_problems, hack_steps, final_problems, samples, cold_steps, sft_batch, rej_problems, rej_samples, rej_steps, distill_steps, rm_examples] =
-                v
-            else {
-                return None;
-            };
-            let per_step = product(&[*prompts, *group, *max_new, mu + 2])?;
-            let rl_steps = product(&[rl_runs, *steps])?.checked_add(product(&[hacking, *hack_steps])?)?;
-            let rl = rl_steps.checked_mul(per_step)?;
-            let evals_per_run = |steps: usize| steps / eval_every + 1;
-            let evals = product(&[rl_runs, evals_per_run(*steps)])?
-                .checked_add(product(&[hacking, evals_per_run(*hack_steps)])?)?
-                .checked_add(product(&[sft_runs, 5])?)?
-                .checked_mul(product(&[*eval_problems, *max_new])?)?;
-            let sft_steps = product(&[teacher, *cold_steps])?
-                .checked_add(product(&[rejection, *rej_steps])?)?
-                .checked_add(product(&[distill, *distill_steps])?)?;
-            let sft = sft_steps.checked_mul(product(&[*sft_batch, 64 * 3])?)?;
-            let sampled = product(&[rejection.max(distill), *rej_problems, *rej_samples, *max_new])?
-                .checked_add(product(&[hacking, 2, *rm_examples, *max_new])?)?;
-            let finals = product(&[finals_per_seed, *final_problems, *samples, *max_new])?;
-            let per_seed = rl.checked_add(evals)?.checked_add(sft)?.checked_add(sampled)?.checked_add(finals)?;
-            let bases = product(&[2, *final_problems, *samples, *max_new])?;
-            per_seed.checked_mul(*seeds as u64)?.checked_add(bases)
-        })
+        check_budget(&self.rl, &d.rl, &self.pipeline, &d.pipeline, n_seeds, Self::DEFAULT_SEEDS.1)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod figures; // curve panels and chapter 6's GRPO figures
 pub mod grpo; // GRPO: rule rewards, group advantages, k3 KL, the clipped loss, the loop
 pub mod grpo_experiments; // chapter 6: main runs and a β sweep on the job pool; headline, metrics
 pub mod hacking; // chapter 7's reward hacking: flawed rewards fitted, the hacked answers
+pub mod lm_budget; // chapter 5's budget: products of flags bounded; a loaded model against the flags
 pub mod measures; // the numbers the lessons compare about one evaluation; samples.txt
 pub mod memory; // a counting allocator (peak heap) and the training state's bytes
 pub mod model; // the GPT: embeddings, causal attention, MLP, KV cache
