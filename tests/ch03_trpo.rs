@@ -209,8 +209,7 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
 #[test]
 fn hostile_values_for_every_flag_are_refused() {
     let out_dir = temp_dir("hostile");
-    let hostile = ["-1", "0", "18446744073709551615", "1e300", "nan", "inf", "-inf", "", "abc"];
-    // (flag, values it accepts among `hostile`)
+    // (flag, values it accepts among `common::HOSTILE`)
     let flags: &[(&str, &[&str])] = &[
         ("--delta", &[]),
         ("--envs", &[]),
@@ -233,12 +232,7 @@ fn hostile_values_for_every_flag_are_refused() {
         ("--seeds", &[]),
         ("--seed", &["0", "18446744073709551615"]),
     ];
-    let mut cases: Vec<(Vec<String>, &str)> = Vec::new();
-    for (flag, accepted) in flags {
-        for value in hostile.iter().filter(|v| !accepted.contains(v)) {
-            cases.push((vec![flag.to_string(), value.to_string()], flag));
-        }
-    }
+    let mut cases = common::hostile_cases(flags);
     let more: Vec<(Vec<&str>, &str)> = vec![
         // The example: a count with no upper bound ran for hours.
         (vec!["--value-epochs", "1000000000"], "--value-epochs"),

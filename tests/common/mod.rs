@@ -43,3 +43,21 @@ pub fn assert_figures(dir: &Path, summary: &serde_json::Value) -> usize {
     }
     figures.len()
 }
+
+/// The classes of hostile value every numeric flag must refuse (unless it accepts one
+/// of them as a valid setting): negative, zero, huge, overflowing, NaN, ±inf, empty,
+/// not a number.
+pub const HOSTILE: [&str; 9] = ["-1", "0", "18446744073709551615", "1e300", "nan", "inf", "-inf", "", "abc"];
+
+/// One bad-input case per flag and hostile value, except the values a flag accepts:
+/// `flags` lists (flag, values of [`HOSTILE`] it accepts); each case expects the
+/// error to name the flag.
+pub fn hostile_cases<'a>(flags: &[(&'a str, &[&str])]) -> Vec<(Vec<String>, &'a str)> {
+    let mut cases = Vec::new();
+    for &(flag, accepted) in flags {
+        for value in HOSTILE.iter().filter(|v| !accepted.contains(v)) {
+            cases.push((vec![flag.to_string(), value.to_string()], flag));
+        }
+    }
+    cases
+}
