@@ -118,6 +118,21 @@ fn exactly_four_shortest_paths() {
 }
 
 #[test]
+fn the_return_of_every_shortest_path_is_v_star_of_the_start() {
+    // Eq. (1) along S1 S2 S5 S6 S9: 1 + 0.9·1 + 0.81·1 + 0.729·20 = 17.29 = V*(S1), while
+    // the undiscounted sum (the `return` column of metrics.csv) is 23.
+    let t = seed_task();
+    for path in t.maze.shortest_paths(100) {
+        let rewards = t.path_rewards(&path);
+        assert_eq!(rewards, vec![1.0, 1.0, 1.0, 20.0]);
+        let g = rl_sandbox::tabular::discounted_return(&rewards, t.gamma);
+        assert!((g - t.q_star.max(t.maze.start())).abs() < 1e-9, "G = {g}");
+    }
+    // A bump leaves the robot where it is and costs 1.
+    assert_eq!(t.path_rewards(&[cell("S1"), cell("S1"), cell("S4")]), vec![-1.0, 1.0]);
+}
+
+#[test]
 fn value_iteration_refuses_to_diverge() {
     // γ = 1 with +1 per move: wandering forever is worth infinitely much.
     let err = MazeTask::new(Maze::seed(), Rewards::article(), 0.0, 100, 1.0).err().expect("must fail").to_string();

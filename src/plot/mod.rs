@@ -15,6 +15,7 @@ mod style;
 
 pub use bars::{bars, bars_panels, Bars};
 pub use curves::{curves, curves_panels, moving_average, Band, CurvePlot};
+pub use curves::{curves_panels_with, CurveOptions, Spread};
 pub use grid::{grid, grid_panels, CellKind, Dir, GridCell, GridPicture};
 pub use maze::{maze_picture, path_picture};
 pub use style::{color, PlotError};

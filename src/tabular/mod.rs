@@ -10,7 +10,8 @@ pub mod value_iteration;
 
 pub use maze_task::{EpisodeRecord, MazeRun, MazeTask};
 pub use q_learning::{
-    argmax_random_ties, bellman_update, epsilon_greedy, greedy_path, train, EpisodeEnd, QLearning, Schedule, StepSize,
+    argmax_random_ties, bellman_update, discounted_return, epsilon_greedy, greedy_path, train, EpisodeEnd, QLearning,
+    Schedule, StepSize,
 };
 pub use value_iteration::value_iteration;
 
