@@ -148,6 +148,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         "q_error_final": q_error_final,
         "greedy_only_reached_goal": greedy_only.iter().map(MazeRun::ever_reached_goal).collect::<Vec<_>>(),
         "q_star": task.named_rows(&task.q_star),
+        "v_uniform_policy": task.uniform_policy_values()?,
         // Eq. (1) along the first seed's greedy path: V* of the start when the path is optimal.
         "greedy_path_return": crate::tabular::discounted_return(&task.path_rewards(path0), flags.gamma()),
         "greedy_path_rewards": task.path_rewards(path0),

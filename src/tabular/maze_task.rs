@@ -109,6 +109,17 @@ impl MazeTask {
             .collect()
     }
 
+    /// V^π of the uniformly random policy (eq. 2), by cell name: what a robot that
+    /// never learns collects.
+    pub fn uniform_policy_values(&self) -> Result<BTreeMap<String, f64>> {
+        let uniform = vec![1.0 / 4.0; 4];
+        let v = super::policy_evaluation(&self.model, |_| uniform.clone(), self.gamma, 1e-12)?;
+        Ok((0..self.maze.n_cells())
+            .filter(|&s| self.maze.is_decision_state(s))
+            .map(|s| (self.maze.name(s), v[s]))
+            .collect())
+    }
+
     /// The rows of `q` for every decision state, by cell name (for `summary.json`).
     pub fn named_rows(&self, q: &QTable) -> BTreeMap<String, Vec<f64>> {
         (0..self.maze.n_cells())

@@ -31,11 +31,11 @@ impl Schedule {
     }
 }
 
-/// The learning rate α of eq. (3).
+/// The learning rate α of eq. (4).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum StepSize {
     Constant(f64),
-    /// α = 1 / n(s,a)^ω, n the number of updates of (s, a) so far, this one included.
+    /// Eq. (7): α = 1 / n(s,a)^ω, n the number of updates of (s, a) so far, this one included.
     /// For 0.5 < ω ≤ 1 the steps satisfy Σα = ∞ and Σα² < ∞ (Robbins-Monro), which
     /// averages the noise away; ω = 1 is the plain running mean.
     Visits {
@@ -53,7 +53,7 @@ impl StepSize {
     }
 }
 
-/// The Bellman update, eq. (3): Q(s,a) ← Q(s,a) + α [r + γ max_a' Q(s',a') − Q(s,a)].
+/// The Q-learning update, eq. (4): Q(s,a) ← Q(s,a) + α [r + γ max_a' Q(s',a') − Q(s,a)].
 /// A terminal s' has no future, so its max is replaced by 0. Returns the new Q(s,a).
 #[inline]
 #[allow(clippy::too_many_arguments)]
@@ -74,8 +74,8 @@ pub fn bellman_update(
     *qsa
 }
 
-/// The greedy action of eq. (4): argmax over `row`, ties broken uniformly at random (a fixed lowest-index rule would
-/// bias a zero-initialised agent towards "up").
+/// The greedy action of eq. (5): argmax over `row`, ties broken uniformly at random
+/// (a fixed lowest-index rule would bias a zero-initialised agent towards "up").
 #[inline]
 pub fn argmax_random_ties<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> usize {
     let mut best = 0;
@@ -95,7 +95,7 @@ pub fn argmax_random_ties<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> usize {
     best
 }
 
-/// ε-greedy, eq. (5): a random action with probability ε, otherwise the greedy one.
+/// ε-greedy, eq. (6): a random action with probability ε, otherwise the greedy one.
 #[inline]
 pub fn epsilon_greedy<R: Rng + ?Sized>(row: &[f64], epsilon: f64, rng: &mut R) -> usize {
     if epsilon > 0.0 && rng.random::<f64>() < epsilon {
