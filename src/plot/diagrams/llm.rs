@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::shapes::{
-    arrow, boxed, label, legend_line, text, titled, Look, Pt, Rect, Swatch, ABSENT, FROZEN, INK, PLAIN, RULE, TRAINED,
+    arrow, boxed, label, legend_line, px, text, titled, Look, Rect, Swatch, ABSENT, FROZEN, INK, PLAIN, RULE, TRAINED,
 };
 use crate::plot::style::{PlotError, FIGURE_TITLE, FRAME, TEXT};
 
@@ -62,10 +62,6 @@ fn common<DB: DrawingBackend>(
         [compute.bottom(), (compute.cx(), UPDATE_Y), (RETURN_X, UPDATE_Y), (RETURN_X, POLICY.cy()), POLICY.left()];
     arrow(area, &path, INK, false)?;
     label(area, update, size, TEXT, ((RETURN_X + compute.cx()) / 2.0 + 40.0, UPDATE_Y + 8.0), (HPos::Center, VPos::Top))
-}
-
-fn px((x, y): Pt) -> (i32, i32) {
-    (x.round() as i32, y.round() as i32)
 }
 
 fn draw_ppo<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {

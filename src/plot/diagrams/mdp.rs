@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::shapes::{arrow, boxed, label, text, titled, Look, Pt, Rect, FROZEN, INK, MUTED, TRAINED};
+use super::shapes::{arrow, boxed, label, px, text, titled, Look, Pt, Rect, FROZEN, INK, MUTED, TRAINED};
 use crate::env::maze::{Action, Cell, Maze, Rewards, ACTIONS};
 use crate::plot::style::{PlotError, FIGURE_TITLE, TEXT};
 
@@ -177,10 +177,6 @@ pub(super) fn draw_backup<DB: DrawingBackend>(
         boxed(&area, r, Look { fill: WHITE, ..look }, &lines)?;
     }
     Ok(())
-}
-
-fn px((x, y): Pt) -> (i32, i32) {
-    (x.round() as i32, y.round() as i32)
 }
 
 /// A state node: an open circle with the cell's name; the goal (terminal) as a square.

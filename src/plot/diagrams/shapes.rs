@@ -11,7 +11,8 @@ use crate::plot::style::{text_size, text_style, title_band, PlotError, FRAME, TE
 
 pub(super) type Pt = (f64, f64);
 
-fn px((x, y): Pt) -> (i32, i32) {
+/// A point in whole pixels.
+pub(super) fn px((x, y): Pt) -> (i32, i32) {
     (x.round() as i32, y.round() as i32)
 }
 
