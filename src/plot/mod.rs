@@ -8,6 +8,7 @@
 
 mod bars;
 mod curves;
+pub mod diagrams;
 mod grid;
 mod legend;
 mod maze;
