@@ -290,13 +290,20 @@ impl PolicyBatch {
     }
 }
 
+/// What conjugate gradient left: the residual ‖g − (F + damping·I) x‖ and ‖g‖.
+#[derive(Clone, Copy)]
+struct CgReport {
+    residual: f64,
+    g_norm: f64,
+}
+
 /// One policy step by `rule` on a batch. Leaves the policy at θ_new and returns its log.
 fn policy_step(
     policy: &Mlp,
     batch: &PolicyBatch,
     cfg: &TrpoConfig,
     step: u64,
-) -> Result<(f64, f64, usize, bool, Option<(f64, f64)>, f64)> {
+) -> Result<(f64, f64, usize, bool, Option<CgReport>, f64)> {
     let c = candle_error("the TRPO step");
     let vars = policy.vars();
     let theta_old = flat_params(&vars).map_err(&c)?;
@@ -329,7 +336,7 @@ fn policy_step(
                 if let Some(e) = error {
                     return Err(c(e));
                 }
-                (cg.x, Some((cg.residual, dot(&g, &g).sqrt())))
+                (cg.x, Some(CgReport { residual: cg.residual, g_norm: dot(&g, &g).sqrt() }))
             } else {
                 (g.clone(), None)
             };
@@ -448,8 +455,8 @@ where
             surrogate_gain,
             backtracks,
             accepted,
-            cg_residual: cg.map(|(residual, _)| residual),
-            cg_relative_residual: cg.map(|(residual, g_norm)| residual / g_norm),
+            cg_residual: cg.map(|c| c.residual),
+            cg_relative_residual: cg.map(|c| c.residual / c.g_norm),
             step_norm,
             entropy,
             value_loss,
