@@ -208,7 +208,7 @@ impl PpoExperimentFlags {
 }
 
 /// The most environment steps of all the runs together, training and evaluation
-/// (the default run makes about 2.7 million).
+/// (the default run makes about 3.4 million).
 pub const MAX_RUN_ENV_STEPS: u64 = 50_000_000;
 /// The most estimated work of all the training runs together (environment steps ×
 /// (epochs + 1) × weights of the policy): about an hour and a half of one laptop core.

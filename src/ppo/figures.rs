@@ -1,4 +1,5 @@
-//! Chapter 4's figures: CartPole learning curves and diagnostics of the objectives, the λ sweep, the λ-return's bias and variance, and Pendulum.
+//! Chapter 4's figures: CartPole learning curves and diagnostics of the objectives, the
+//! λ sweep, the λ-return's bias and variance, and Pendulum.
 
 use super::bias_variance::LambdaStats;
 use super::experiments::{EvaluatedRun, PpoExperiments, CARTPOLE_LAST, PENDULUM_LAST, PENDULUM_TARGET, TARGET};
@@ -82,12 +83,13 @@ pub fn figure_objectives(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<Stri
     )?)
 }
 
-/// `cartpole_diagnostics.png`: what PPO logs per update, for the three objectives.
+/// `cartpole_diagnostics.png`: what PPO logs per update, for PPO-clip, PPO-KL and plain
+/// policy gradient.
 pub fn figure_diagnostics(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String>> {
     let (clip, kl, pg) = objectives(exps);
     let (clip, kl, pg) = (&clip[..], &kl[..], &pg[..]);
     let (c, k, p) = (Objective::Clip.label(), Objective::KlPenalty.label(), Objective::Vanilla.label());
-    // The same number of every update, for the three objectives.
+    // The same number of every update, for those three objectives.
     let all_three =
         |f: fn(&PpoUpdateLog) -> f64| vec![update_band(c, clip, f), update_band(k, kl, f), update_band(p, pg, f)];
     let panel = |title: &str, y_label: &str, log_y: bool, bands: Vec<Band>, hlines: Vec<(f64, String)>| CurvePlot {

@@ -39,7 +39,8 @@ pub fn clipped_surrogate_loss(
 }
 
 /// PPO1, the KL-penalised surrogate (eq. 4): −mean_t [ρ_t A_t − β k3_t], with the KL
-/// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ (eq. 13): never negative, and its gradient is an unbiased estimate of ∇KL.
+/// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ (eq. 13): never
+/// negative, and its gradient is an unbiased estimate of ∇KL.
 pub fn kl_penalty_loss(
     log_probs: &Tensor,
     old_log_probs: &Tensor,

@@ -128,7 +128,7 @@ pub struct PpoConfig {
     /// Hidden-layer non-linearity
     #[arg(long, value_enum, default_value_t = Activation::Tanh)]
     pub activation: Activation,
-    /// The policy objective (not a flag: the chapter runs all three).
+    /// The policy objective (not a flag: the chapter runs all four).
     #[arg(skip = Objective::Clip)]
     #[serde(skip)]
     pub objective: Objective,
