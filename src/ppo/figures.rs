@@ -172,7 +172,7 @@ pub fn figure_lambda_sweep(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<St
     let n_seeds = sweep.first().map_or(0, |s| s.1.len());
     let label = |l: f64| match l {
         0.0 => "λ = 0 (TD(0))".to_string(),
-        1.0 => "λ = 1 (Monte Carlo)".to_string(),
+        1.0 => "λ = 1 (bootstrapped at the rollout's end)".to_string(),
         _ => format!("λ = {l}"),
     };
     let plot = cartpole_returns(
