@@ -68,6 +68,66 @@ fn the_clip_stops_the_gradient_only_on_the_side_the_advantage_favours() {
 }
 
 #[test]
+fn the_unclipped_control_has_the_plain_surrogate_loss_and_gradient() {
+    // The control of the objectives comparison: −mean ρ·A with no clip and no penalty,
+    // however far the ratios have moved. Ratios 1.5, 0.5, 3, 0.2 with advantages
+    // 1, 1, −1, −1 (and ε = 0.2, β = 7, which it must ignore):
+    // loss = −(1.5 + 0.5 − 3 − 0.2)/4 = 0.3; d loss / d log π_i = −ρ_i A_i / 4.
+    let ratios = [1.5f64, 0.5, 3.0, 0.2];
+    let lp = Var::from_tensor(&t(&ratios.map(f64::ln))).unwrap();
+    let adv = t(&[1.0, 1.0, -1.0, -1.0]);
+    let loss = ppo::policy_loss(Objective::Unclipped, lp.as_tensor(), &t(&[0.0; 4]), &adv, 0.2, 7.0).unwrap();
+    close(loss.to_scalar::<f64>().unwrap(), 0.3, "−mean ρ·A");
+    let g = loss.backward().unwrap().get(lp.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
+    for (got, want) in g.iter().zip([-0.375, -0.125, 0.75, 0.05]) {
+        close(*got, want, "gradient of the unclipped loss");
+    }
+    // Where PPO-clip would have stopped pushing (ρ = 1.5 > 1.2 with A > 0), the control
+    // still pushes; the clipped loss gives that sample no gradient.
+    let clip = ppo::policy_loss(Objective::Clip, lp.as_tensor(), &t(&[0.0; 4]), &adv, 0.2, 7.0).unwrap();
+    let g_clip = clip.backward().unwrap().get(lp.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
+    close(g_clip[0], 0.0, "the clip's gradient at ρ = 1.5, A > 0");
+}
+
+#[test]
+fn target_kl_stops_when_the_batch_has_moved_past_one_and_a_half_targets() {
+    // k3 of log-ratios ±0.2: mean(e^0.2 − 1.2, e^−0.2 − 0.8) ≈ 0.020067.
+    let log_ratios = [0.2, -0.2];
+    let k3 = estimators::kl_k3(&log_ratios);
+    assert!((k3 - 0.020_067).abs() < 1e-6, "{k3}");
+    assert!(ppo::stop_early(&log_ratios, 0.01), "0.0201 > 1.5 × 0.01 = 0.015");
+    assert!(!ppo::stop_early(&log_ratios, 0.014), "0.0201 < 1.5 × 0.014 = 0.021");
+    assert!(!ppo::stop_early(&[0.0; 4], 1e-8), "an unmoved policy never stops");
+}
+
+#[test]
+fn target_kl_early_stopping_cuts_the_epoch_loop() {
+    one_thread();
+    // 20 epochs of one 256-row minibatch. With a tiny KL target, the first step (ρ = 1,
+    // KL = 0) is taken and the second finds the policy already moved: one step per
+    // update. Without the option every update takes all 20.
+    let base = PpoConfig { objective: Objective::Unclipped, total_steps: 256 * 3, ..PpoConfig::default() };
+    let run = |cfg: &PpoConfig| {
+        let mut rng = rng::seeded(0, 1);
+        let actor = Categorical::new(4, 2, &cfg.hidden, cfg.activation, &mut rng).unwrap();
+        let envs = (0..cfg.n_envs).map(|_| CartPole::new()).collect();
+        ppo::train(envs, actor, cfg, &mut rng, |_, _| {}).unwrap()
+    };
+    let full = run(&base);
+    assert!(full.updates.iter().all(|u| u.gradient_steps == 20), "{:?}", full.updates);
+    let stopped = run(&PpoConfig { early_stop_kl: Some(1e-8), ..base.clone() });
+    assert!(stopped.updates.iter().all(|u| u.gradient_steps == 1), "{:?}", stopped.updates);
+    // One step moves the policy less than twenty.
+    assert!(stopped.updates[0].kl_k3 < full.updates[0].kl_k3);
+    // A target the batch never reaches changes nothing: the same numbers as without it.
+    let loose = run(&PpoConfig { early_stop_kl: Some(10.0), ..base });
+    assert_eq!(
+        loose.updates.iter().map(|u| u.kl_k3).collect::<Vec<_>>(),
+        full.updates.iter().map(|u| u.kl_k3).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn kl_penalty_loss_by_hand() {
     // r = (2, 1), A = (1, 3): k3 = (2 − 1 − ln 2, 0); objective = mean(2 − β k3, 3).
     let (lp, old, adv) = (t(&[2f64.ln(), 0.0]), t(&[0.0, 0.0]), t(&[1.0, 3.0]));
@@ -331,7 +391,17 @@ fn quick_run_writes_the_headline_and_figures() {
     assert_eq!(common::assert_figures(&dir.join("ch04-ppo"), &serde_json::to_value(&summary).unwrap()), 14);
     let csv = std::fs::read_to_string(dir.join("ch04-ppo/metrics.csv")).unwrap();
     let header = csv.lines().next().unwrap();
-    for col in ["kl_k1", "kl_k3", "clip_fraction", "entropy", "explained_variance", "value_loss", "beta", "lr"] {
+    for col in [
+        "kl_k1",
+        "kl_k3",
+        "clip_fraction",
+        "entropy",
+        "explained_variance",
+        "value_loss",
+        "beta",
+        "lr",
+        "gradient_steps",
+    ] {
         assert!(header.split(',').any(|c| c == col), "metrics.csv lacks {col}: {header}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -348,6 +418,7 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         (vec!["--steps", "100"], "--steps"),
         (vec!["--lambdas", "0,2"], "--lambdas"),
         (vec!["--target-kl", "-1"], "--target-kl"),
+        (vec!["--early-stop-kl", "0"], "--early-stop-kl"),
         (vec!["--clip-value", "0"], "--clip-value"),
         (vec!["--hidden", "64,0"], "--hidden"),
         (vec!["--pendulum-n-steps", "0"], "--pendulum-n-steps"),
@@ -378,6 +449,7 @@ fn hostile_values_for_every_flag_are_refused() {
         ("--lr", &[]),
         ("--clip-range", &[]),
         ("--target-kl", &[]),
+        ("--early-stop-kl", &[]),
         ("--init-beta", &[]),
         ("--clip-value", &[]),
         ("--vf-coef", &["0"]),
@@ -456,7 +528,7 @@ fn the_budget_of_a_full_run_blames_the_flag_that_was_raised() {
     // 10 million steps per run over 5 seeds: 150 million steps of the main runs alone.
     let err = check_budget(&parse(&["--steps", "10000000"]), 5, 5).unwrap_err().to_string();
     assert!(err.contains("invalid value '10000000' for --steps: must lie in [256, "), "{err}");
-    // 100 seeds fit (about 45 minutes of one core); with twice the epochs they do not,
+    // 100 seeds fit (about an hour of one core); with twice the epochs they do not,
     // and the seed count is the flag raised most.
     check_budget(&parse(&[]), 100, 5).unwrap();
     let err = check_budget(&parse(&["--epochs", "40"]), 100, 5).unwrap_err().to_string();

@@ -5,7 +5,8 @@
 //! 1. CartPole-v1 with PPO-clip and the tuned settings (8 copies × 32 steps, 20 epochs,
 //!    γ 0.98, λ 0.8, lr 1e-3 and ε 0.2 annealed), over 5 seeds, with a deterministic
 //!    evaluation, steps and seconds to a last-10-episode mean of 475;
-//! 2. PPO-clip against PPO-KL (adaptive β) and plain policy gradient, same budget;
+//! 2. PPO-clip against PPO-KL (adaptive β), the unclipped surrogate with the same epochs
+//!    (the control) and plain policy gradient, same budget;
 //! 3. a λ sweep, and the bias and variance of the λ-return of a fixed policy measured
 //!    against Monte Carlo;
 //! 4. Pendulum-v1 with a Gaussian policy.
@@ -116,8 +117,12 @@ fn fmt_steps(x: f64) -> String {
 
 fn print_results(args: &Args, summary: &Summary, exps: &PpoExperiments) {
     let steps_to = |runs: &[&EvaluatedRun]| stats::median_missing_high(&per_seed(runs, EvaluatedRun::steps_to_target));
-    let objectives =
-        [("PPO-clip", Objective::Clip), ("PPO-KL", Objective::KlPenalty), ("policy gradient", Objective::Vanilla)];
+    let objectives = [
+        ("PPO-clip", Objective::Clip),
+        ("PPO-KL", Objective::KlPenalty),
+        ("unclipped, same epochs", Objective::Unclipped),
+        ("policy gradient", Objective::Vanilla),
+    ];
     let rows: Vec<Vec<String>> = objectives
         .iter()
         .map(|(name, objective)| {

@@ -3,7 +3,8 @@
 //! 1. CartPole-v1 with PPO-clip and the tuned settings ([`PpoConfig`]'s defaults), over
 //!    several seeds, with a deterministic evaluation, steps and seconds to a
 //!    last-10-episode mean of 475;
-//! 2. PPO-clip against PPO-KL (adaptive β) and plain policy gradient, same budget;
+//! 2. PPO-clip against PPO-KL (adaptive β), the unclipped surrogate with PPO's epochs
+//!    (the control) and plain policy gradient, same budget;
 //! 3. a λ sweep, and the bias and variance of the λ-return of a fixed policy measured
 //!    against Monte Carlo ([`super::bias_variance`]);
 //! 4. Pendulum-v1 with a Gaussian policy.
@@ -175,7 +176,7 @@ impl PpoExperimentFlags {
 
     /// Checks every flag; an error names the flag, its value and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for objective in [Objective::Clip, Objective::KlPenalty, Objective::Vanilla] {
+        for objective in OBJECTIVES {
             self.cartpole_config(objective, self.cartpole.lambda).validate()?;
         }
         if self.lambdas.is_empty() || self.lambdas.len() > 20 {
@@ -207,12 +208,12 @@ impl PpoExperimentFlags {
 }
 
 /// The most environment steps of all the runs together, training and evaluation
-/// (the default run makes about 2.7 million).
+/// (the default run makes about 3.4 million).
 pub const MAX_RUN_ENV_STEPS: u64 = 50_000_000;
 /// The most estimated work of all the training runs together (environment steps ×
-/// (epochs + 1) × weights of the policy): about an hour of one laptop core. The default
-/// run takes about 1.9e11.
-pub const MAX_RUN_WORK: u64 = 3_000_000_000_000;
+/// (epochs + 1) × weights of the policy): about an hour and a half of one laptop core.
+/// The default run takes about 2.3e11.
+pub const MAX_RUN_WORK: u64 = 4_000_000_000_000;
 /// The most steps of the bias/variance continuations (probes × runs × horizon × seeds).
 pub const MAX_PROBE_STEPS: u64 = 200_000_000;
 /// The largest batch × widest layer: one activation of a batch (2^25 values).
@@ -234,6 +235,7 @@ impl Budget {
         vec![
             of(f.cartpole_config(Objective::Clip, f.cartpole.lambda), 500, self.seeds),
             of(f.cartpole_config(Objective::KlPenalty, f.cartpole.lambda), 500, self.seeds),
+            of(f.cartpole_config(Objective::Unclipped, f.cartpole.lambda), 500, self.seeds),
             of(f.cartpole_config(Objective::Vanilla, f.cartpole.lambda), 500, self.seeds),
             of(f.pendulum_config(), 200, (f.pendulum.pendulum_seeds as u64).min(self.seeds)),
             (f.lambda_steps, f.cartpole.epochs as u64, 500, lambda_seeds.saturating_mul(f.lambdas.len() as u64)),
@@ -401,7 +403,7 @@ pub fn check_budget(flags: &PpoExperimentFlags, n_seeds: usize, default_seeds: u
         &with_work,
         Budget::work,
         MAX_RUN_WORK,
-        "units of estimated work (about an hour of one core)",
+        "units of estimated work (about an hour and a half of one core)",
     )?;
     rollout::check_budget(
         &b,
@@ -441,6 +443,7 @@ impl PpoJob {
             PpoJob::CartPole { objective: Objective::Clip, .. } => "cartpole_clip".into(),
             PpoJob::CartPole { objective: Objective::KlPenalty, .. } => "cartpole_kl".into(),
             PpoJob::CartPole { objective: Objective::Vanilla, .. } => "cartpole_pg".into(),
+            PpoJob::CartPole { objective: Objective::Unclipped, .. } => "cartpole_unclipped".into(),
             PpoJob::Pendulum { .. } => "pendulum_clip".into(),
             PpoJob::BiasVariance { .. } => "bias_variance".into(),
         }
@@ -529,7 +532,7 @@ impl PpoExperiments {
         let (lambda_seeds, pendulum_seeds) =
             (&seeds[..flags.lambda_seeds.min(seeds.len())], pendulum_seeds(flags, seeds));
         let mut jobs = Vec::new();
-        for objective in [Objective::Clip, Objective::KlPenalty] {
+        for objective in [Objective::Clip, Objective::KlPenalty, Objective::Unclipped] {
             jobs.extend(seeds.iter().map(|&seed| PpoJob::CartPole { objective, lambda, seed, sweep: false }));
         }
         jobs.extend(pendulum_seeds.iter().map(|&seed| PpoJob::Pendulum { seed }));
@@ -612,6 +615,7 @@ impl PpoExperiments {
                         lr: Some(u.lr),
                         clip_range: Some(u.clip_range),
                         grad_norm: Some(u.grad_norm),
+                        gradient_steps: Some(u.gradient_steps),
                         ..row("update", i + 1, u.env_steps, u.seconds)
                     });
                 }
@@ -628,6 +632,7 @@ impl PpoExperiments {
             self.cartpole(Objective::Vanilla),
             self.pendulum(),
         );
+        let unclipped = self.cartpole(Objective::Unclipped);
         let steps_per_s = median(&clip, EvaluatedRun::steps_per_second);
         let seconds_to_475 = median_reached(&per_seed(&clip, EvaluatedRun::seconds_to_target));
         PpoHeadline {
@@ -643,6 +648,8 @@ impl PpoExperiments {
             kl_steps_to_475_median: median_steps_to(&kl),
             pg_final_return_median: median(&pg, cartpole_final),
             pg_steps_to_475_median: median_steps_to(&pg),
+            unclipped_final_return_median: median(&unclipped, cartpole_final),
+            unclipped_steps_to_475_median: median_steps_to(&unclipped),
             speedup_steps_per_s_vs_python: steps_per_s / PYTHON_STEPS_PER_S,
             speedup_seconds_to_475_vs_python: seconds_to_475.map(|s| PYTHON_SECONDS_TO_475 / s),
         }
@@ -650,27 +657,27 @@ impl PpoExperiments {
 
     /// summary.json's details: per seed, per objective, per λ, and Pendulum.
     pub fn details(&self) -> serde_json::Value {
-        let (clip, kl, pg, pendulum) = (
-            self.cartpole(Objective::Clip),
-            self.cartpole(Objective::KlPenalty),
-            self.cartpole(Objective::Vanilla),
-            self.pendulum(),
-        );
-        let objectives: Vec<serde_json::Value> = [("ppo_clip", &clip), ("ppo_kl", &kl), ("policy_gradient", &pg)]
+        let (clip, pendulum) = (self.cartpole(Objective::Clip), self.pendulum());
+        let f = &self.flags;
+        let objectives: Vec<serde_json::Value> = OBJECTIVES
             .iter()
-            .map(|(name, runs)| {
-                let finals = per_seed(runs, cartpole_final);
+            .map(|&objective| {
+                let runs = self.cartpole(objective);
+                let finals = per_seed(&runs, cartpole_final);
+                let (best, drop): (Vec<f64>, Vec<f64>) = runs.iter().map(|r| best_and_drop(r)).unzip();
                 serde_json::json!({
-                    "objective": name,
+                    "objective": objective_key(objective),
                     "final_return": finals,
                     "final_return_mean": stats::mean(&finals),
                     "final_return_std": stats::std(&finals),
-                    "steps_to_475": per_seed(runs, EvaluatedRun::steps_to_target),
-                    "eval_return": per_seed(runs, EvaluatedRun::eval_mean),
+                    "steps_to_475": per_seed(&runs, EvaluatedRun::steps_to_target),
+                    "eval_return": per_seed(&runs, EvaluatedRun::eval_mean),
+                    "best_return": best,
+                    "largest_drop": drop,
+                    "diagnostics": diagnostics(&runs, f.cartpole.total_steps, f.cartpole.target_kl),
                 })
             })
             .collect();
-        let f = &self.flags;
         let bias_variance = self.bias_variance();
         serde_json::json!({
             "python_reference": {
@@ -752,6 +759,9 @@ crate::metrics_row! {
         pub lr: Option<f64>,
         pub clip_range: Option<f64>,
         pub grad_norm: Option<f64>,
+        /// Minibatch steps the update took (fewer than epochs × minibatches if
+        /// --early-stop-kl stopped it).
+        pub gradient_steps: Option<usize>,
     }
 }
 
@@ -770,6 +780,9 @@ pub struct PpoHeadline {
     pub kl_steps_to_475_median: Option<f64>,
     pub pg_final_return_median: f64,
     pub pg_steps_to_475_median: Option<f64>,
+    /// The control: the unclipped surrogate with PPO's 20 epochs.
+    pub unclipped_final_return_median: f64,
+    pub unclipped_steps_to_475_median: Option<f64>,
     pub speedup_steps_per_s_vs_python: f64,
     pub speedup_seconds_to_475_vs_python: Option<f64>,
 }
@@ -863,6 +876,80 @@ fn bias_variance_on_cartpole(
         flags.truth_runs,
         &mut rng,
     )
+}
+
+/// The CartPole objectives of the comparison, in the order of summary.json's details.
+pub const OBJECTIVES: [Objective; 4] =
+    [Objective::Clip, Objective::KlPenalty, Objective::Vanilla, Objective::Unclipped];
+
+/// An objective's name in summary.json's details.
+pub fn objective_key(objective: Objective) -> &'static str {
+    match objective {
+        Objective::Clip => "ppo_clip",
+        Objective::KlPenalty => "ppo_kl",
+        Objective::Vanilla => "policy_gradient",
+        Objective::Unclipped => "unclipped",
+    }
+}
+
+/// The best last-10-episode mean return a run reached, measured after every update, and
+/// the largest fall from a best so far: how badly an update broke a good policy.
+pub fn best_and_drop(run: &EvaluatedRun) -> (f64, f64) {
+    let grid: Vec<f64> = run.updates.iter().map(|u| u.env_steps as f64).collect();
+    let (mut best, mut drop) = (f64::NEG_INFINITY, 0.0f64);
+    for v in run.trailing_return_on_grid(&grid, CARTPOLE_LAST).into_iter().filter(|v| v.is_finite()) {
+        best = best.max(v);
+        drop = drop.max(best - v);
+    }
+    (best, drop)
+}
+
+/// The numbers the lesson reads off the diagnostics figure, over the updates of all
+/// seeds: per quarter of the budget (`by_quarter`: four values, the first for the
+/// updates up to a quarter of the steps) or over the whole run. `target`: PPO-KL's
+/// d_targ, for the shares of updates outside its range.
+pub fn diagnostics(runs: &[&EvaluatedRun], total_steps: u64, target: f64) -> serde_json::Value {
+    let all: Vec<&PpoUpdateLog> = runs.iter().flat_map(|r| &r.updates).collect();
+    let quarter_of = |u: &PpoUpdateLog| ((4 * u.env_steps.saturating_sub(1)) / total_steps.max(1)).min(3) as usize;
+    let of = |us: &[&PpoUpdateLog], f: fn(&PpoUpdateLog) -> f64| us.iter().map(|u| f(u)).collect::<Vec<_>>();
+    let quarters: Vec<Vec<&PpoUpdateLog>> =
+        (0..4).map(|q| all.iter().copied().filter(|u| quarter_of(u) == q).collect()).collect();
+    let by_quarter = |summary: fn(&[f64]) -> f64, f: fn(&PpoUpdateLog) -> f64| {
+        quarters.iter().map(|us| summary(&of(us, f))).collect::<Vec<_>>()
+    };
+    let share =
+        |pred: &dyn Fn(&PpoUpdateLog) -> bool| all.iter().filter(|u| pred(u)).count() as f64 / all.len().max(1) as f64;
+    let k1 = by_quarter(stats::mean, |u| u.kl_k1);
+    let k3 = by_quarter(stats::mean, |u| u.kl_k3);
+    let betas: Vec<f64> = of(&all, |u| u.beta).into_iter().filter(|b| !b.is_nan()).collect();
+    let at = |pick: fn(&[PpoUpdateLog]) -> Option<&PpoUpdateLog>, f: fn(&PpoUpdateLog) -> f64| {
+        stats::mean(&runs.iter().filter_map(|r| pick(&r.updates).map(f)).collect::<Vec<_>>())
+    };
+    serde_json::json!({
+        "quarter_steps": total_steps as f64 / 4.0,
+        "by_quarter": {
+            "kl_k1_mean": k1,
+            "kl_k3_mean": k3,
+            "k1_over_k3": k1.iter().zip(&k3).map(|(a, b)| a / b).collect::<Vec<_>>(),
+            "kl_k3_median": by_quarter(stats::median, |u| u.kl_k3),
+            "clip_fraction_mean": by_quarter(stats::mean, |u| u.clip_fraction),
+            "explained_variance_median": by_quarter(stats::median, |u| u.explained_variance),
+            "explained_variance_mean": by_quarter(stats::mean, |u| u.explained_variance),
+            "value_loss_median": by_quarter(stats::median, |u| u.value_loss),
+            "grad_norm_median": by_quarter(stats::median, |u| u.grad_norm),
+            "entropy_mean": by_quarter(stats::mean, |u| u.entropy),
+        },
+        "kl_k3_max": of(&all, |u| u.kl_k3).into_iter().fold(0.0, f64::max),
+        "kl_k3_median": stats::median(&of(&all, |u| u.kl_k3)),
+        "k1_negative_share": share(&|u| u.kl_k1 < 0.0),
+        "kl_above_1_5_target_share": share(&|u| u.kl_k3 > 1.5 * target),
+        "kl_below_target_over_1_5_share": share(&|u| u.kl_k3 < target / 1.5),
+        "beta_min": betas.iter().copied().fold(f64::NAN, f64::min),
+        "entropy_first": at(|u| u.first(), |u| u.entropy),
+        "entropy_last": at(|u| u.last(), |u| u.entropy),
+        "explained_variance_first": at(|u| u.first(), |u| u.explained_variance),
+        "gradient_steps_mean": stats::mean(&of(&all, |u| u.gradient_steps as f64)),
+    })
 }
 
 /// Mean return of the last 10 CartPole episodes.

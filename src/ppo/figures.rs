@@ -1,5 +1,5 @@
-//! Chapter 4's figures: CartPole learning curves and diagnostics of the three
-//! objectives, the λ sweep, the λ-return's bias and variance, and Pendulum.
+//! Chapter 4's figures: CartPole learning curves and diagnostics of the objectives, the
+//! λ sweep, the λ-return's bias and variance, and Pendulum.
 
 use super::bias_variance::LambdaStats;
 use super::experiments::{EvaluatedRun, PpoExperiments, CARTPOLE_LAST, PENDULUM_LAST, PENDULUM_TARGET, TARGET};
@@ -50,26 +50,46 @@ pub fn figure_cartpole(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String
     Ok(plot::curves(&dir.path("cartpole_return"), &plot)?)
 }
 
-/// `cartpole_objectives.png`: PPO-clip, PPO-KL and plain policy gradient on CartPole.
+/// `cartpole_objectives.png`: PPO-clip, PPO-KL, the unclipped control with PPO's epochs
+/// and plain policy gradient on CartPole: the return, and how far each update moved the
+/// policy.
 pub fn figure_objectives(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String>> {
-    let (clip, kl, pg) = objectives(exps);
     let grid = grid(exps.flags.cartpole.total_steps);
-    let title = format!("CartPole-v1: three objectives, same data budget (mean ± std over {} seeds)", clip.len());
-    let bands = vec![
-        return_band(Objective::Clip.label(), &clip, &grid, CARTPOLE_LAST),
-        return_band(Objective::KlPenalty.label(), &kl, &grid, CARTPOLE_LAST),
-        return_band(Objective::Vanilla.label(), &pg, &grid, CARTPOLE_LAST),
-    ];
-    let plot = cartpole_returns(title, bands);
-    Ok(plot::curves(&dir.path("cartpole_objectives"), &plot)?)
+    let all = [Objective::Clip, Objective::KlPenalty, Objective::Unclipped, Objective::Vanilla];
+    let runs: Vec<(Objective, Vec<&EvaluatedRun>)> = all.iter().map(|&o| (o, exps.cartpole(o))).collect();
+    let n = runs[0].1.len();
+    let mut returns = cartpole_returns(
+        "Return".into(),
+        runs.iter().map(|(o, r)| return_band(o.label(), r, &grid, CARTPOLE_LAST)).collect(),
+    );
+    returns.smooth = 1;
+    let kl = CurvePlot {
+        title: "KL(π_old ‖ π_new) of each update, k3 on the batch".into(),
+        x_label: "environment steps".into(),
+        y_label: "KL estimate k3 (nats, log scale)".into(),
+        log_y: true,
+        // A floor keeps an update that did not move the policy on the log axis.
+        bands: runs.iter().map(|(o, r)| update_band(o.label(), r, |u| u.kl_k3.max(1e-7))).collect(),
+        hlines: vec![(exps.flags.cartpole.target_kl, format!("PPO-KL's target {}", exps.flags.cartpole.target_kl))],
+        smooth: 5,
+    };
+    Ok(plot::curves_panels(
+        &dir.path("cartpole_objectives"),
+        &format!(
+            "CartPole-v1: four objectives, same data budget (mean ± std over {n} seeds; KL: 5-update moving average)"
+        ),
+        &[returns, kl],
+        1,
+    )?)
 }
 
-/// `cartpole_diagnostics.png`: what PPO logs per update, for the three objectives.
+/// `cartpole_diagnostics.png`: what PPO logs per update, for PPO-clip, PPO-KL and plain
+/// policy gradient.
 pub fn figure_diagnostics(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<String>> {
     let (clip, kl, pg) = objectives(exps);
     let (clip, kl, pg) = (&clip[..], &kl[..], &pg[..]);
     let (c, k, p) = (Objective::Clip.label(), Objective::KlPenalty.label(), Objective::Vanilla.label());
-    // The same number of every update, for the three objectives.
+    // The same number of every update, for those three objectives.
     let all_three =
         |f: fn(&PpoUpdateLog) -> f64| vec![update_band(c, clip, f), update_band(k, kl, f), update_band(p, pg, f)];
     let panel = |title: &str, y_label: &str, log_y: bool, bands: Vec<Band>, hlines: Vec<(f64, String)>| CurvePlot {
@@ -88,8 +108,8 @@ pub fn figure_diagnostics(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<Str
             "KL estimate (nats)",
             false,
             vec![
-                update_band("k1 = mean(−log r)", clip, |u| u.kl_k1),
-                update_band("k3 = mean(r − 1 − log r)", clip, |u| u.kl_k3),
+                update_band("k1 = mean(−log ρ)", clip, |u| u.kl_k1),
+                update_band("k3 = mean(ρ − 1 − log ρ)", clip, |u| u.kl_k3),
             ],
             vec![],
         ),
@@ -152,7 +172,7 @@ pub fn figure_lambda_sweep(dir: &RunDir, exps: &PpoExperiments) -> Result<Vec<St
     let n_seeds = sweep.first().map_or(0, |s| s.1.len());
     let label = |l: f64| match l {
         0.0 => "λ = 0 (TD(0))".to_string(),
-        1.0 => "λ = 1 (Monte Carlo)".to_string(),
+        1.0 => "λ = 1 (bootstrapped at the rollout's end)".to_string(),
         _ => format!("λ = {l}"),
     };
     let plot = cartpole_returns(

@@ -4,21 +4,23 @@
 //! that collected the data, `old_log_probs` `[N]` (constants), and returns a scalar to
 //! MINIMISE, i.e. minus the surrogate objective.
 
+use super::train::Objective;
+use crate::estimators::kl_k3;
 use candle_core::Tensor;
 
-/// The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_old(a_t|s_t) = exp(log π_θ − log π_old)
+/// The probability ratio ρ_t(θ) = π_θ(a_t|s_t) / π_old(a_t|s_t) = exp(log π_θ − log π_old)
 /// (eq. 1). It is 1 before the first step of an update.
 pub fn ratio(log_probs: &Tensor, old_log_probs: &Tensor) -> candle_core::Result<Tensor> {
     (log_probs - old_log_probs.detach())?.exp()
 }
 
-/// Plain policy gradient with importance sampling (eq. 2): −mean_t r_t A_t. At r = 1
+/// Plain policy gradient with importance sampling (eq. 2): −mean_t ρ_t A_t. At ρ = 1
 /// its gradient is −mean_t ∇log π_θ(a_t|s_t) A_t, REINFORCE with a baseline.
 pub fn surrogate_loss(log_probs: &Tensor, old_log_probs: &Tensor, advantages: &Tensor) -> candle_core::Result<Tensor> {
     (ratio(log_probs, old_log_probs)? * advantages.detach())?.mean_all()?.neg()
 }
 
-/// PPO2, the clipped surrogate (eq. 3): −mean_t min(r_t A_t, clip(r_t, 1 − ε, 1 + ε) A_t).
+/// PPO2, the clipped surrogate (eq. 3): −mean_t min(ρ_t A_t, clip(ρ_t, 1 − ε, 1 + ε) A_t).
 ///
 /// The min makes it a pessimistic bound: a ratio that has moved past 1 ± ε in the
 /// direction the advantage favours earns nothing more (zero gradient), while a move
@@ -36,9 +38,9 @@ pub fn clipped_surrogate_loss(
     unclipped.minimum(&clipped)?.mean_all()?.neg()
 }
 
-/// PPO1, the KL-penalised surrogate (eq. 4): −mean_t [r_t A_t − β k3_t], with the KL
-/// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ, ρ = π_θ/π_old =
-/// r_t (eq. 13): never negative, and its gradient is an unbiased estimate of ∇KL.
+/// PPO1, the KL-penalised surrogate (eq. 4): −mean_t [ρ_t A_t − β k3_t], with the KL
+/// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ (eq. 13): never
+/// negative, and its gradient is an unbiased estimate of ∇KL.
 pub fn kl_penalty_loss(
     log_probs: &Tensor,
     old_log_probs: &Tensor,
@@ -49,6 +51,31 @@ pub fn kl_penalty_loss(
     let r = log_r.exp()?;
     let k3 = ((&r - 1.0)? - &log_r)?;
     ((r * advantages.detach())? - (k3 * beta)?)?.mean_all()?.neg()
+}
+
+/// The policy loss of `objective`: eq. 3 (clip, with `clip_eps`), eq. 4 (KL penalty, with
+/// `beta`) or eq. 2 (plain policy gradient and the unclipped control: the same ρ·A; they
+/// differ in how many steps they take on a batch, not in the loss).
+pub fn policy_loss(
+    objective: Objective,
+    log_probs: &Tensor,
+    old_log_probs: &Tensor,
+    advantages: &Tensor,
+    clip_eps: f64,
+    beta: f64,
+) -> candle_core::Result<Tensor> {
+    match objective {
+        Objective::Clip => clipped_surrogate_loss(log_probs, old_log_probs, advantages, clip_eps),
+        Objective::KlPenalty => kl_penalty_loss(log_probs, old_log_probs, advantages, beta),
+        Objective::Vanilla | Objective::Unclipped => surrogate_loss(log_probs, old_log_probs, advantages),
+    }
+}
+
+/// Target-KL early stopping (as in Stable-Baselines3): true when the KL estimate k3 of
+/// the samples' log-ratios log π_θ − log π_old exceeds 1.5 × `target`, i.e. the update
+/// has moved the policy far enough and should take no more steps on this batch.
+pub fn stop_early(log_ratios: &[f64], target: f64) -> bool {
+    kl_k3(log_ratios) > 1.5 * target
 }
 
 /// The adaptive penalty coefficient of PPO1 (eq. 5), applied after each update with the

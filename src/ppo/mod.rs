@@ -8,5 +8,8 @@ pub mod figures;
 pub mod loss;
 pub mod train;
 
-pub use loss::{adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, ratio, surrogate_loss, value_loss};
+pub use loss::{
+    adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, policy_loss, ratio, stop_early, surrogate_loss,
+    value_loss,
+};
 pub use train::{evaluate, train, Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, PpoUpdateLog};

@@ -12,7 +12,7 @@
 //! 4. diagnostics between the policy before and after the update: KL (k1, k3,
 //!    eqs. 12-13), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
 
-use super::loss::{adapt_beta, clip_fraction, clipped_surrogate_loss, kl_penalty_loss, surrogate_loss, value_loss};
+use super::loss::{adapt_beta, clip_fraction, policy_loss, stop_early, value_loss};
 use crate::env::Env;
 use crate::error::{check_range, Error, Result};
 use crate::estimators::{explained_variance, kl_k1, kl_k3, normalize_advantages};
@@ -32,9 +32,12 @@ pub enum Objective {
     Clip,
     /// PPO1: the surrogate minus β·KL, β adapted after every update (eqs. 4, 5).
     KlPenalty,
-    /// The unclipped surrogate r·A (eq. 2); with one epoch of one minibatch, this is
+    /// The unclipped surrogate ρ·A (eq. 2); with one epoch of one minibatch, this is
     /// plain policy gradient with a learned baseline (A2C-style).
     Vanilla,
+    /// The same unclipped surrogate ρ·A (eq. 2), but with PPO's epochs and minibatches:
+    /// the control that tells what the clip adds to reusing a batch.
+    Unclipped,
 }
 
 impl Objective {
@@ -43,6 +46,7 @@ impl Objective {
             Objective::Clip => "PPO-clip",
             Objective::KlPenalty => "PPO-KL (adaptive β)",
             Objective::Vanilla => "policy gradient (1 epoch)",
+            Objective::Unclipped => "unclipped ρ·Â (same epochs as PPO)",
         }
     }
 }
@@ -94,6 +98,10 @@ pub struct PpoConfig {
     // PPO1's d_targ (eq. 5).
     #[arg(long, default_value_t = 0.01)]
     pub target_kl: f64,
+    /// Stop an update's epochs once the KL estimate k3 of a minibatch, measured before its step, exceeds 1.5 × this (default: never) [1e-8, 10]
+    // Target-KL early stopping, as in Stable-Baselines3; applies to every objective.
+    #[arg(long)]
+    pub early_stop_kl: Option<f64>,
     /// PPO-KL: the starting β [1e-8, 1e6]
     #[arg(long, default_value_t = 1.0)]
     pub init_beta: f64,
@@ -120,7 +128,7 @@ pub struct PpoConfig {
     /// Hidden-layer non-linearity
     #[arg(long, value_enum, default_value_t = Activation::Tanh)]
     pub activation: Activation,
-    /// The policy objective (not a flag: the chapter runs all three).
+    /// The policy objective (not a flag: the chapter runs all four).
     #[arg(skip = Objective::Clip)]
     #[serde(skip)]
     pub objective: Objective,
@@ -213,6 +221,9 @@ impl PpoConfig {
         }
         check_range("--target-kl", self.target_kl, 1e-8, 10.0)?;
         check_range("--init-beta", self.init_beta, 1e-8, 1e6)?;
+        if let Some(kl) = self.early_stop_kl {
+            check_range("--early-stop-kl", kl, 1e-8, 10.0)?;
+        }
         if let Some(c) = self.clip_value {
             check_range("--clip-value", c, 1e-8, 1e6)?;
         }
@@ -437,9 +448,9 @@ pub struct PpoUpdateLog {
     pub value_loss: f64,
     /// Mean entropy of π(·|s) over the batch after the update (nats).
     pub entropy: f64,
-    /// KL(π_old ‖ π_new) over the batch after the update: k1 = mean(−log r) (eq. 12)...
+    /// KL(π_old ‖ π_new) over the batch after the update: k1 = mean(−log ρ) (eq. 12)...
     pub kl_k1: f64,
-    /// ... and k3 = mean((r − 1) − log r) (eq. 13).
+    /// ... and k3 = mean((ρ − 1) − log ρ) (eq. 13).
     pub kl_k3: f64,
     /// Share of the batch whose ratio ended outside [1 − ε, 1 + ε] (ε of this update for
     /// PPO-clip, the initial ε for the other objectives).
@@ -452,6 +463,8 @@ pub struct PpoUpdateLog {
     pub clip_range: f64,
     /// Mean global gradient norm before clipping.
     pub grad_norm: f64,
+    /// Minibatch steps the update took: epochs × minibatches, fewer if the KL stopped it early.
+    pub gradient_steps: usize,
 }
 
 /// Everything one training run produced.
@@ -551,7 +564,7 @@ where
         let returns_t = f32s(&returns).map_err(&c)?;
         let mut order: Vec<usize> = (0..n).collect();
         let (mut policy_losses, mut value_losses, mut grad_norms) = (vec![], vec![], vec![]);
-        for _ in 0..cfg.epochs {
+        'epochs: for _ in 0..cfg.epochs {
             order.shuffle(rng);
             for chunk in order.chunks(cfg.minibatch) {
                 // A minibatch that is the whole batch needs no gathering (the mean is
@@ -568,12 +581,18 @@ where
                 let x = pick(&obs).map_err(&c)?;
                 let (log_probs, entropy) = actor.log_probs(&x, &pick(&actions).map_err(&c)?).map_err(&c)?;
                 let old = pick(&old_log_probs).map_err(&c)?;
-                let policy_loss = match cfg.objective {
-                    Objective::Clip => clipped_surrogate_loss(&log_probs, &old, &mb_adv, clip_eps),
-                    Objective::KlPenalty => kl_penalty_loss(&log_probs, &old, &mb_adv, beta),
-                    Objective::Vanilla => surrogate_loss(&log_probs, &old, &mb_adv),
+                if let Some(target) = cfg.early_stop_kl {
+                    // How far the policy already is from π_old on this minibatch, before
+                    // its step: past 1.5 × target, the rest of the update is skipped.
+                    let log_ratios = (&log_probs - &old)
+                        .and_then(|t| t.to_dtype(DType::F64))
+                        .and_then(|t| t.to_vec1::<f64>())
+                        .map_err(&c)?;
+                    if stop_early(&log_ratios, target) {
+                        break 'epochs;
+                    }
                 }
-                .map_err(&c)?;
+                let policy_loss = policy_loss(cfg.objective, &log_probs, &old, &mb_adv, clip_eps, beta).map_err(&c)?;
                 let v = critic.forward_batch(&x).and_then(|v| v.squeeze(1)).map_err(&c)?;
                 let v_loss =
                     value_loss(&v, &pick(&old_values).map_err(&c)?, &pick(&returns_t).map_err(&c)?, cfg.clip_value)
@@ -618,6 +637,7 @@ where
             lr,
             clip_range: clip_eps,
             grad_norm: crate::stats::mean(&grad_norms),
+            gradient_steps: grad_norms.len(),
         });
         if cfg.objective == Objective::KlPenalty {
             beta = adapt_beta(beta, k3, cfg.target_kl); // eq. 5

@@ -271,6 +271,7 @@ impl TrpoExperiments {
                     backtracks: u.backtracks,
                     accepted: u.accepted,
                     cg_residual: u.cg_residual,
+                    cg_relative_residual: u.cg_relative_residual,
                     step_norm: u.step_norm,
                     entropy: u.entropy,
                     value_loss: u.value_loss,
@@ -314,6 +315,9 @@ impl TrpoExperiments {
     pub fn details(&self) -> serde_json::Value {
         let trpo = self.trpo();
         let reached: Vec<Option<(u64, f64)>> = trpo.iter().map(|r| r.reached(TARGET, LAST_EPISODES)).collect();
+        let updates: Vec<&TrpoUpdateLog> = trpo.iter().flat_map(|r| &r.updates).collect();
+        let relative: Vec<f64> = updates.iter().filter_map(|u| u.cg_relative_residual).collect();
+        let kls: Vec<f64> = updates.iter().map(|u| u.kl).collect();
         serde_json::json!({
             "trpo": {
                 "seeds": self.seeds,
@@ -323,6 +327,12 @@ impl TrpoExperiments {
                 "env_steps_per_s": steps_per_s(&trpo),
                 "max_kl": trpo.iter().map(|r| r.max_kl()).collect::<Vec<_>>(),
                 "policy_parameters": trpo.first().map_or(0, |r| r.policy.n_params()),
+                "updates": updates.len(),
+                "kl_p05": quantile(&kls, 0.05),
+                "kl_median": stats::median(&kls),
+                "cg_relative_residual_median": stats::median(&relative),
+                "cg_relative_residual_p05": quantile(&relative, 0.05),
+                "cg_relative_residual_p95": quantile(&relative, 0.95),
             },
             "step_sizes": self.by_rule().iter().map(|(rule, runs)| serde_json::json!({
                 "rule": rule.key(),
@@ -330,6 +340,7 @@ impl TrpoExperiments {
                 "final_return": final_returns(runs),
                 "max_kl": runs.iter().map(|r| r.max_kl()).collect::<Vec<_>>(),
                 "largest_drop": largest_drops(runs),
+                "lowest_return": lowest_returns(runs),
             })).collect::<Vec<_>>(),
         })
     }
@@ -351,6 +362,8 @@ crate::metrics_row! {
         pub accepted: bool,
         /// Empty for the rules without conjugate gradient.
         pub cg_residual: Option<f64>,
+        /// cg_residual / ‖g‖ (empty for the rules without conjugate gradient).
+        pub cg_relative_residual: Option<f64>,
         pub step_norm: f64,
         pub entropy: f64,
         pub value_loss: f64,
@@ -403,6 +416,27 @@ pub fn largest_drops(runs: &[&TrpoRun]) -> Vec<f64> {
             drop
         })
         .collect()
+}
+
+/// Per run: the lowest 20-episode mean return, measured at every update.
+pub fn lowest_returns(runs: &[&TrpoRun]) -> Vec<f64> {
+    runs.iter()
+        .map(|r| {
+            let grid: Vec<f64> = r.updates.iter().map(|u| u.env_steps as f64).collect();
+            let curve = r.trailing_return_on_grid(&grid, LAST_EPISODES);
+            curve.into_iter().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min)
+        })
+        .collect()
+}
+
+/// The q-quantile of `xs` (nearest rank on the sorted values; NaN when empty).
+fn quantile(xs: &[f64], q: f64) -> f64 {
+    let mut sorted = xs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n => sorted[((q * (n - 1) as f64).round() as usize).min(n - 1)],
+    }
 }
 
 fn steps_to(reached: &[Option<(u64, f64)>]) -> Vec<f64> {

@@ -54,11 +54,11 @@ pub fn figure_trpo(dir: &RunDir, cfg: &TrpoConfig, runs: &[&TrpoRun]) -> Result<
         ..Default::default()
     };
     let residual = CurvePlot {
-        title: format!("Conjugate gradient after {} iterations", cfg.cg_iters),
+        title: format!("CG after {} iterations: residual r = g − (F + μI) x", cfg.cg_iters),
         x_label: "environment steps".into(),
-        y_label: "residual ‖g − (F + damping·I) x‖".into(),
+        y_label: "relative residual ‖r‖ / ‖g‖ (log scale)".into(),
         log_y: true,
-        bands: vec![update_band("TRPO", runs, |u| u.cg_residual.unwrap_or(f64::NAN))],
+        bands: vec![update_band("TRPO", runs, |u| u.cg_relative_residual.unwrap_or(f64::NAN))],
         smooth: 1,
         ..Default::default()
     };

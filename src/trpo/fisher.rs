@@ -1,10 +1,10 @@
 //! The Fisher matrix of a categorical policy, used only through products F v.
 //!
 //! F is the Hessian of the mean KL divergence between the old policy and the new one,
-//! taken at θ = θ_old (lesson eq. 6). candle cannot differentiate a gradient a second
+//! taken at θ = θ_old (lesson eq. 8). candle cannot differentiate a gradient a second
 //! time, so the product is built from first-order pieces. With
 //! z_s = f_θ(s) the logits and p_s = softmax(z_s), the chain rule gives the
-//! Gauss-Newton form, exact at θ_old because ∂KL/∂z vanishes there (eq. 7):
+//! Gauss-Newton form, exact at θ_old because ∂KL/∂z vanishes there (eq. 10):
 //!
 //!   F v = (1/N) Σ_s J_sᵀ (diag p_s − p_s p_sᵀ) J_s v,   J_s = ∂z_s/∂θ.
 //!
@@ -15,7 +15,7 @@ use crate::nn::flat::{flat_grad, flat_params, set_flat_params};
 use crate::nn::{log_probs, Mlp};
 use candle_core::{Tensor, D};
 
-/// Eq. (4): the mean over states of KL(π_old(·|s) ‖ π_θ(·|s)) = Σ_a π_old (log π_old − log π_θ),
+/// Eq. (6): the mean over states of KL(π_old(·|s) ‖ π_θ(·|s)) = Σ_a π_old (log π_old − log π_θ),
 /// from log-probabilities `[N, A]`. `logp_old` is treated as a constant.
 pub fn mean_kl(logp_old: &Tensor, logp_new: &Tensor) -> candle_core::Result<Tensor> {
     let logp_old = logp_old.detach();
@@ -31,7 +31,7 @@ fn logits_at(policy: &Mlp, theta: &[f64], v: &[f64], h: f64, obs: &Tensor) -> ca
     Ok(z)
 }
 
-/// Eq. (7): F v for the categorical policy `policy` (f64 weights) on the states `obs`
+/// Eq. (10): F v for the categorical policy `policy` (f64 weights) on the states `obs`
 /// `[N, obs_dim]`, at the policy's current parameters.
 pub fn fisher_vector_product(policy: &Mlp, obs: &Tensor, v: &[f64]) -> candle_core::Result<Vec<f64>> {
     let vars = policy.vars();

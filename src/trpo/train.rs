@@ -2,11 +2,11 @@
 //!
 //! One update (equation numbers refer to chapters/03-trpo/README.md):
 //! 1. act with π_θold in N copies of the environment for T steps each;
-//! 2. advantages by GAE from a learned value function, normalised (eq. 9);
+//! 2. advantages by GAE from a learned value function, normalised (eq. 12);
 //! 3. g = ∇θ L(θold), the gradient of the surrogate L(θ) = mean ρ_θ Â (eqs. 1, 2);
-//! 4. a direction: x ≈ F⁻¹ g by conjugate gradient with Fisher-vector products (eqs. 7, 8),
+//! 4. a direction: x ≈ F⁻¹ g by conjugate gradient with Fisher-vector products (eqs. 10, 11),
 //!    or x = g for the comparison rules;
-//! 5. a step length (the [`StepRule`]): for TRPO, β = √(2δ / xᵀF x) (eq. 10), then halve
+//! 5. a step length (the [`StepRule`]): for TRPO, β = √(2δ / xᵀF x) (eq. 13), then halve
 //!    until the measured mean KL is at most δ and L improved (the line search);
 //! 6. a few epochs of regression of V on the GAE returns.
 
@@ -25,7 +25,7 @@ use rand::Rng;
 #[serde(rename_all = "kebab-case")]
 pub enum StepRule {
     /// TRPO: the natural gradient F⁻¹g by conjugate gradient, scaled to the trust
-    /// region's edge (eq. 10), then halved until KL ≤ δ and the surrogate improved.
+    /// region's edge (eq. 13), then halved until KL ≤ δ and the surrogate improved.
     Trpo,
     /// The plain gradient g, scaled to the trust region's edge the same way and checked
     /// by the same backtracking: a trust region without the natural gradient.
@@ -217,6 +217,9 @@ pub struct TrpoUpdateLog {
     pub accepted: bool,
     /// ‖g − F x‖ after conjugate gradient (None for rules without CG).
     pub cg_residual: Option<f64>,
+    /// The same residual relative to the right-hand side, ‖g − F x‖ / ‖g‖: 1 for x = 0,
+    /// 0 for an exact solve, whatever the scale of g.
+    pub cg_relative_residual: Option<f64>,
     /// ‖θ_new − θ_old‖.
     pub step_norm: f64,
     /// Mean entropy of π_old on the batch, in nats.
@@ -287,13 +290,20 @@ impl PolicyBatch {
     }
 }
 
+/// What conjugate gradient left: the residual ‖g − (F + damping·I) x‖ and ‖g‖.
+#[derive(Clone, Copy)]
+struct CgReport {
+    residual: f64,
+    g_norm: f64,
+}
+
 /// One policy step by `rule` on a batch. Leaves the policy at θ_new and returns its log.
 fn policy_step(
     policy: &Mlp,
     batch: &PolicyBatch,
     cfg: &TrpoConfig,
     step: u64,
-) -> Result<(f64, f64, usize, bool, Option<f64>, f64)> {
+) -> Result<(f64, f64, usize, bool, Option<CgReport>, f64)> {
     let c = candle_error("the TRPO step");
     let vars = policy.vars();
     let theta_old = flat_params(&vars).map_err(&c)?;
@@ -309,7 +319,7 @@ fn policy_step(
     let (theta_new, backtracks, accepted, cg_residual) = match cfg.rule {
         StepRule::Trpo | StepRule::TrustRegion => {
             let (x, residual) = if cfg.rule == StepRule::Trpo {
-                // Eq. (8): x ≈ (F + damping·I)⁻¹ g.
+                // Eq. (11): x ≈ (F + damping·I)⁻¹ g.
                 let mut error = None;
                 let cg = conjugate_gradient(
                     |v| {
@@ -326,11 +336,11 @@ fn policy_step(
                 if let Some(e) = error {
                     return Err(c(e));
                 }
-                (cg.x, Some(cg.residual))
+                (cg.x, Some(CgReport { residual: cg.residual, g_norm: dot(&g, &g).sqrt() }))
             } else {
                 (g.clone(), None)
             };
-            // Eq. (10): the full step β x reaches KL ≈ δ under the quadratic model (with
+            // Eq. (13): the full step β x reaches KL ≈ δ under the quadratic model (with
             // the same damped F that CG inverted).
             let fx = axpy(&fvp(&x).map_err(&c)?, cfg.cg_damping, &x);
             let beta = trust_region_scale(&x, &fx, cfg.delta);
@@ -392,7 +402,7 @@ where
     let mut venv = VecEnv::new(envs, rng);
     let obs_dim = venv.obs_dim();
     let sizes = |out: usize| [&[obs_dim][..], &cfg.hidden, &[out]].concat();
-    // The policy in f64: CG, the finite differences of eq. (7) and the KL checks of the
+    // The policy in f64: CG, the finite differences of eq. (10) and the KL checks of the
     // line search need the precision. A small last layer starts it near uniform.
     let policy = Mlp::new(&sizes(n_actions), cfg.activation, 0.01, DType::F64, rng).map_err(&c)?;
     let value = Mlp::new(&sizes(1), cfg.activation, 1.0, DType::F32, rng).map_err(&c)?;
@@ -407,7 +417,7 @@ where
             rollout::collect(&mut venv, cfg.steps, rng, |obs, rng| nn::sample_with_log_prob(&acting.forward(obs), rng));
         let n = batch.len();
 
-        // 2. GAE advantages (eq. 9) from V before this update's regression.
+        // 2. GAE advantages (eq. 12) from V before this update's regression.
         let values = value.values(&batch.obs).map_err(&c)?;
         let next_values = value.values(&batch.next_obs).map_err(&c)?;
         let (mut advantages, returns) = batch.gae(&values, &next_values, cfg.gamma, cfg.lambda);
@@ -432,7 +442,7 @@ where
             actions,
             logp_old,
         };
-        let (kl, surrogate_gain, backtracks, accepted, cg_residual, step_norm) = policy_step(&policy, &pb, cfg, step)?;
+        let (kl, surrogate_gain, backtracks, accepted, cg, step_norm) = policy_step(&policy, &pb, cfg, step)?;
 
         // 6. Fit V to the returns (MSE), in shuffled minibatches.
         let fit = ValueFit { epochs: cfg.value_epochs, minibatch: cfg.value_minibatch, max_grad_norm: 1.0 };
@@ -445,7 +455,8 @@ where
             surrogate_gain,
             backtracks,
             accepted,
-            cg_residual,
+            cg_residual: cg.map(|c| c.residual),
+            cg_relative_residual: cg.map(|c| c.residual / c.g_norm),
             step_norm,
             entropy,
             value_loss,
