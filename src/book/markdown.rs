@@ -113,6 +113,13 @@ pub fn render(markdown: &str, resolve: &dyn Resolve) -> Rendered {
                 Event::Start(Tag::Image { link_type, dest_url, title, id })
             }
             Event::Html(html) | Event::InlineHtml(html) if !allowed_html(&html) => Event::Text(html),
+            Event::Html(html) if html.contains('$') && !html.trim_start().starts_with("<!--") => {
+                // Markdown inside an HTML block stays raw: `<details>` needs blank lines
+                // around its content for the math in it to be typeset.
+                page.problems
+                    .push(format!("line {line}: math inside an HTML block stays raw (blank lines around it?)"));
+                Event::Html(html)
+            }
             other => other,
         };
         events.push(event);

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod labels;
+pub mod lesson_numbers;
 pub mod progress;
 
 pub use progress::Progress;
