@@ -7,7 +7,7 @@
 use clap::Parser;
 use rl_sandbox::course::{Chapter, CHAPTERS};
 use rl_sandbox::error::{Error, Result};
-use rl_sandbox::report::lesson_numbers::{compare_runs, substitute, Summaries};
+use rl_sandbox::report::lesson_numbers::{compare_runs, Summaries};
 use rl_sandbox::report::progress::CourseProgress;
 use rl_sandbox::report::{labels, Summary};
 use std::path::{Path, PathBuf};
@@ -166,11 +166,7 @@ fn write_book(out: &Path) -> Option<PathBuf> {
         rl_sandbox::say!("no book: the lessons (chapters/SUMMARY.md) are not here");
         return None;
     };
-    // Every number a lesson ties to the run is reprinted from this folder's summaries;
-    // a chapter that did not run here keeps the lesson's number.
-    let summaries = Summaries::from_dir(out);
-    let numbers = |text: &str, chapter: Option<&str>| substitute(text, chapter, &summaries);
-    let written = rl_sandbox::book::build(&repo, out, &numbers).and_then(|book| {
+    let written = rl_sandbox::book::build(&repo, out).and_then(|book| {
         for problem in &book.problems {
             rl_sandbox::say!("book: {problem}");
         }

@@ -16,6 +16,7 @@ pub mod math;
 mod page;
 
 use crate::error::{Error, Result};
+use crate::report::lesson_numbers::{substitute, Summaries};
 use crate::report::Summary;
 use markdown::Resolve;
 use std::cell::RefCell;
@@ -90,18 +91,18 @@ pub struct Book {
     pub problems: Vec<String>,
 }
 
-/// Reprints the numbers a page ties to the run: `(markdown, chapter id)` → markdown.
-pub type Numbers<'a> = &'a dyn Fn(&str, Option<&str>) -> String;
-
 /// Renders the book of the run in `out` from the lessons of the repository at `repo`.
-pub fn build(repo: &Path, out: &Path, numbers: Numbers) -> Result<Book> {
+/// Every number a lesson ties to the run is reprinted from `out/<chapter>/summary.json`;
+/// a chapter that did not run into `out` keeps the lesson's number.
+pub fn build(repo: &Path, out: &Path) -> Result<Book> {
     let entries = contents(repo)?;
+    let summaries = Summaries::from_dir(out);
     let mut book = Book::default();
     let mut rendered = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let path = repo.join(&e.source);
         let text = std::fs::read_to_string(&path).map_err(|err| Error::io(&path, err))?;
-        let text = numbers(&text, e.chapter.as_deref());
+        let text = substitute(&text, e.chapter.as_deref(), &summaries);
         let links = Links {
             repo,
             out,
@@ -117,7 +118,7 @@ pub fn build(repo: &Path, out: &Path, numbers: Numbers) -> Result<Book> {
             }
         }
         let summary = e.chapter.as_ref().and_then(|c| Summary::read(&out.join(c).join("summary.json")).ok());
-        let html = page::page(&entries, i, &page, summary.as_ref());
+        let html = page::page(&entries, i, &page, summary.as_ref(), out.join("index.html").is_file());
         rendered.push((e, page));
         book.pages.push((e.file.clone(), html));
     }

@@ -51,7 +51,7 @@ math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", "Liber
 .footnote-definition p { display: inline; }
 "#;
 
-fn nav(entries: &[Entry], i: usize) -> String {
+fn nav(entries: &[Entry], i: usize, report: bool) -> String {
     let previous = i.checked_sub(1).and_then(|p| entries.get(p));
     let next = entries.get(i + 1);
     let side = |e: Option<&Entry>, arrow_first: bool| match e {
@@ -60,8 +60,9 @@ fn nav(entries: &[Entry], i: usize) -> String {
         None => "<span></span>".to_string(),
     };
     format!(
-        "<nav>{}<span class=\"middle\"><a href=\"index.html#contents\">Contents</a><a href=\"../index.html\">Run report</a></span>{}</nav>",
+        "<nav>{}<span class=\"middle\"><a href=\"index.html#contents\">Contents</a>{}</span>{}</nav>",
         side(previous, true),
+        if report { "<a href=\"../index.html\">Run report</a>" } else { "" },
         side(next, false)
     )
 }
@@ -113,8 +114,14 @@ fn run_box(chapter: &str, summary: Option<&Summary>) -> String {
     )
 }
 
-/// The whole page `i` of `entries`.
-pub(crate) fn page(entries: &[Entry], i: usize, rendered: &Rendered, summary: Option<&Summary>) -> String {
+/// The whole page `i` of `entries`; `report`: the run's index.html is there to link to.
+pub(crate) fn page(
+    entries: &[Entry],
+    i: usize,
+    rendered: &Rendered,
+    summary: Option<&Summary>,
+    report: bool,
+) -> String {
     let entry = &entries[i];
     let title = if rendered.title.is_empty() { entry.title.clone() } else { rendered.title.clone() };
     let mut body = rendered.html.clone();
@@ -133,7 +140,7 @@ pub(crate) fn page(entries: &[Entry], i: usize, rendered: &Rendered, summary: Op
         }
         body.push_str("</ol>\n");
     }
-    let nav = nav(entries, i);
+    let nav = nav(entries, i, report);
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
