@@ -40,7 +40,6 @@ details > summary { cursor: pointer; font-weight: 600; color: var(--accent); }
 details[open] > summary { margin-bottom: .5rem; }
 math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", "Libertinus Math", math; font-size: 1.1em; }
 .equation { display: block; overflow-x: auto; overflow-y: hidden; margin: 1rem 0; padding: .2rem 0; }
-.equation math { display: block; }
 .run { border: 1px solid #b9d3f0; background: #f2f7fd; border-radius: 8px; padding: .6rem 1.1rem; margin: 1rem 0 1.5rem; }
 .run p { margin: .3rem 0; }
 .run table { margin: .5rem 0; display: table; }

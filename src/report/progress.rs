@@ -53,7 +53,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(label: &str, total: usize) -> Progress {
-        let template = "  {prefix:<28!} [{bar:30}] {percent:>3}% {elapsed:>4} elapsed, ~{eta} left  {wide_msg}";
+        let template = "  {prefix:<32!} [{bar:30}] {percent:>3}% {elapsed:>4} elapsed, ~{eta} left  {wide_msg}";
         Progress { bar: bar(total as u64, template, label), last: None }
     }
 
@@ -159,7 +159,7 @@ pub fn clock(seconds: f64) -> String {
 impl CourseProgress {
     /// Bars for chapters whose expected durations in seconds are `expected`.
     pub fn new(expected: Vec<f64>) -> CourseProgress {
-        let template = "{prefix:<30!} [{bar:30}] {wide_msg}";
+        let template = "{prefix:<34!} [{bar:30}] {wide_msg}";
         let state = Arc::new(Mutex::new(CourseState {
             course: bar(1, template, "course"),
             chapter: bar(1, template, ""),
@@ -193,7 +193,7 @@ impl CourseProgress {
             s.current = i;
             s.chapter_started = Instant::now();
             s.chapter.set_prefix(label.to_string());
-            s.course.set_prefix(format!("course, chapter {}/{}", i + 1, s.expected.len()));
+            s.course.set_prefix(format!("course [{}/{}]", i + 1, s.expected.len()));
             s.redraw();
         });
     }
