@@ -94,11 +94,13 @@ impl RunContext {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Ends the run: records the wall time, writes `metrics.csv` and `summary.json`
-    /// (last, so a folder with a summary is complete), and moves the finished folder
-    /// into place. Every output must be written before; the run's folder is then
-    /// `final_dir`.
+    /// Ends the run: draws the chapter's diagrams (listed with its figures), records
+    /// the wall time, writes `metrics.csv` and `summary.json` (last, so a folder with a
+    /// summary is complete), and moves the finished folder into place. Every output
+    /// must be written before; the run's folder is then `final_dir`.
     pub fn finish<R: Row>(self, summary: &mut Summary, metrics: &Metrics<R>) -> Result<PathBuf> {
+        // The lesson's diagrams are redrawn by every run, --quick too: they take milliseconds.
+        summary.figures.extend(crate::plot::diagrams::draw_for_chapter(self.chapter, &self.dir.dir)?);
         summary.wall_time_s = self.elapsed_s();
         metrics.write(&self.dir)?;
         summary.write(&self.dir)?;

@@ -118,6 +118,45 @@ fn exactly_four_shortest_paths() {
 }
 
 #[test]
+fn the_return_of_every_shortest_path_is_v_star_of_the_start() {
+    // Eq. (1) along S1 S2 S5 S6 S9: 1 + 0.9·1 + 0.81·1 + 0.729·20 = 17.29 = V*(S1), while
+    // the undiscounted sum (the `return` column of metrics.csv) is 23.
+    let t = seed_task();
+    for path in t.maze.shortest_paths(100) {
+        let rewards = t.path_rewards(&path);
+        assert_eq!(rewards, vec![1.0, 1.0, 1.0, 20.0]);
+        let g = rl_sandbox::tabular::discounted_return(&rewards, t.gamma);
+        assert!((g - t.q_star.max(t.maze.start())).abs() < 1e-9, "G = {g}");
+    }
+    // A bump leaves the robot where it is and costs 1.
+    assert_eq!(t.path_rewards(&[cell("S1"), cell("S1"), cell("S4")]), vec![-1.0, 1.0]);
+}
+
+#[test]
+fn policy_evaluation_of_the_greedy_policy_of_q_star_gives_v_star() {
+    // Eq. (2) with π = greedy on Q* (a deterministic policy) reproduces V* = max_a Q*.
+    let t = seed_task();
+    let greedy = |s: usize| {
+        let mut p = vec![0.0; 4];
+        p[t.q_star.argmax(s)] = 1.0;
+        p
+    };
+    let v = rl_sandbox::tabular::policy_evaluation(&t.model, greedy, t.gamma, 1e-12).unwrap();
+    for s in ["S1", "S2", "S4", "S5", "S6", "S8"] {
+        assert!((v[cell(s)] - t.q_star.max(cell(s))).abs() < 1e-9, "V({s}) = {}", v[cell(s)]);
+    }
+    // The uniform policy is worse everywhere, and satisfies eq. (2) at S8 written out by
+    // hand: up to S5 (+1), down into the edge and left into the wall S7 (−1, stay), right
+    // into the goal (+20, the end).
+    let u = t.uniform_policy_values().unwrap();
+    let v5 = u["S5"];
+    let v8 = u["S8"];
+    let rhs = 0.25 * (1.0 + 0.9 * v5) + 0.25 * (-1.0 + 0.9 * v8) * 2.0 + 0.25 * 20.0;
+    assert!((v8 - rhs).abs() < 1e-9, "{v8} vs {rhs}");
+    assert!(["S1", "S2", "S4", "S5", "S6", "S8"].iter().all(|s| u[*s] < t.q_star.max(cell(s))));
+}
+
+#[test]
 fn value_iteration_refuses_to_diverge() {
     // γ = 1 with +1 per move: wandering forever is worth infinitely much.
     let err = MazeTask::new(Maze::seed(), Rewards::article(), 0.0, 100, 1.0).err().expect("must fail").to_string();

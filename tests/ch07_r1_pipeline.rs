@@ -308,7 +308,9 @@ fn quick_run_writes_the_summary_and_figures_and_is_deterministic() {
     let out = bin().args(["--quick", "--experiments", "hacking", "--out"]).arg(&one).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = Summary::read(&one.join("ch07-r1-pipeline/summary.json")).unwrap();
-    assert_eq!(s.figures, vec!["reward_hacking.png", "reward_hacking.svg", "reward_model.png", "reward_model.svg"]);
+    let diagrams = ["ppo_vs_grpo_models.png", "ppo_vs_grpo_models.svg", "r1_pipeline.png", "r1_pipeline.svg"];
+    let own = ["reward_hacking.png", "reward_hacking.svg", "reward_model.png", "reward_model.svg"];
+    assert_eq!(s.figures, [own, diagrams].concat());
     let h: PipelineHeadline = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
     assert!(h.hacking.is_some() && h.ppo.is_none() && h.cold_start.is_none() && h.distill.is_none());
     assert!(s.headline.get("grpo_accuracy").is_none(), "absent, not null");

@@ -135,7 +135,9 @@ pub fn run(mut args: Args) -> Result<Summary> {
         decaying_epsilon_success_rate: schedules[2].success_rate(),
         env_steps_per_s: steps_per_s.round(),
     })?;
-    let decision_states = (0..task.maze.n_cells()).filter(|&s| task.maze.is_decision_state(s));
+    let by_schedule = |f: fn(&exp::ExplorationRuns) -> serde_json::Value| {
+        schedules.iter().map(|v| (v.key, f(v))).collect::<BTreeMap<_, _>>()
+    };
     summary.details = serde_json::json!({
         "maze": flags.maze.as_ref().map_or("(the article's 3x3 maze)".to_string(), |p| p.display().to_string()),
         "max_steps": task.max_steps,
@@ -145,7 +147,16 @@ pub fn run(mut args: Args) -> Result<Summary> {
         "episodes_to_optimal": to_optimal,
         "q_error_final": q_error_final,
         "greedy_only_reached_goal": greedy_only.iter().map(MazeRun::ever_reached_goal).collect::<Vec<_>>(),
-        "q_star": decision_states.map(|s| (task.maze.name(s), task.q_star.row(s).to_vec())).collect::<BTreeMap<_, _>>(),
+        "q_star": task.named_rows(&task.q_star),
+        "v_uniform_policy": task.uniform_policy_values()?,
+        // Eq. (1) along the first seed's greedy path: V* of the start when the path is optimal.
+        "greedy_path_return": crate::tabular::discounted_return(&task.path_rewards(path0), flags.gamma()),
+        "greedy_path_rewards": task.path_rewards(path0),
+        "learned_q": task.named_rows(&decaying[0].q),
+        "greedy_trap": { "seed": seeds[stuck], "path": names(&task.greedy_path(&greedy_only[stuck].q).0), "q": task.named_rows(&greedy_only[stuck].q) },
+        "first_goal_episode": by_schedule(|v| serde_json::json!(v.first_goal_episodes())),
+        "last_episode_steps": by_schedule(|v| serde_json::json!(v.last_episode_steps())),
+        "q_error_final_step_sizes": step_size.final_errors(),
         "steps_per_s_measured_over": bench_steps,
     });
     summary.figures = figures;

@@ -147,33 +147,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         env_steps_total: maze_steps + variance.env_steps + cartpole_total,
         cartpole_seconds_per_seed: stats::median(&cartpole.with.iter().map(|r| r.seconds).collect::<Vec<_>>()),
     })?;
-    summary.details = serde_json::json!({
-        "maze": {
-            "rewards": task.rewards,
-            "shortest_path": task.shortest,
-            "uniform_policy": exp::evaluate(&task, &exp::uniform(&task)),
-            "evaluation": variants.iter().zip(&maze_runs).map(|(v, runs)| serde_json::json!({
-                "estimator": v.estimator,
-                "shift": v.shift,
-                "per_seed": runs.iter().map(|r| r.eval).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        },
-        "gradient_variance": {
-            "shifts": variance.shifts,
-            "policies": ["uniform", format!("after {} updates", maze.variance_updates)],
-            "partly_trained_success_rate": variance.partly_trained_success,
-            "mean_over_seeds": variance.mean_over_seeds(),
-            "estimators": Estimator::ALL,
-        },
-        "cartpole": {
-            "seeds": cartpole_seeds,
-            "final_return": finals,
-            "final_return_no_baseline": finals_without,
-            "steps_to_475": steps_to,
-            "steps_to_475_no_baseline": steps_to_without,
-            "policy_parameters": cartpole.with.first().map_or(0, |r| r.policy.n_params()),
-        },
-    });
+    summary.details = exp::details(&task, maze, &variants, &maze_runs, seeds, &variance, &cartpole, &cartpole_seeds);
     summary.figures = figures;
     let dir = ctx.finish(&mut summary, &metrics)?;
 

@@ -459,6 +459,21 @@ impl VarianceByShift {
         stats::mean(&self.table[policy][estimator][k])
     }
 
+    /// [`VarianceByShift::ratio`] at every shift: `[policy][shift]`.
+    pub fn ratios(&self) -> Vec<Vec<f64>> {
+        (0..self.table.len()).map(|p| self.shifts.iter().map(|&c| self.ratio(p, c)).collect()).collect()
+    }
+
+    /// The best constant baseline of each estimator: the shift c with the smallest mean
+    /// variance over seeds, `[policy][estimator]`.
+    pub fn best_shifts(&self) -> Vec<Vec<f64>> {
+        let best = |p: usize, e: usize| {
+            let k = (0..self.shifts.len()).min_by(|&a, &b| self.mean(p, e, a).total_cmp(&self.mean(p, e, b)));
+            k.map_or(f64::NAN, |k| self.shifts[k])
+        };
+        (0..self.table.len()).map(|p| (0..Estimator::ALL.len()).map(|e| best(p, e)).collect()).collect()
+    }
+
     /// `[policy][estimator][shift]` means over seeds.
     pub fn mean_over_seeds(&self) -> Vec<Vec<Vec<f64>>> {
         let shape = |p: usize, e: usize| (0..self.shifts.len()).map(|k| self.mean(p, e, k)).collect();
@@ -592,6 +607,95 @@ pub fn cartpole(flags: &CartPoleFlags, seeds: &[u64]) -> Result<CartPoleRuns> {
     let mut runs = runs.into_iter();
     let with: Vec<NeuralRun> = runs.by_ref().take(seeds.len()).collect();
     Ok(CartPoleRuns { with, without: runs.collect() })
+}
+
+/// The two runs of the policy figure: the first seed with the baseline and no shift,
+/// and the first seed whose shifted reward-to-go run (no baseline) reaches the goal
+/// least often. Returns (variant, seed index) of each.
+pub fn shown_policies(variants: &[ShiftedEstimator], runs: &[Vec<TabularReinforceRun>]) -> [(usize, usize); 2] {
+    let find = |e: Estimator, shifted: bool| {
+        variants.iter().position(|v| v.estimator == e && v.shifted() == shifted).unwrap_or(0)
+    };
+    let shifted = find(Estimator::RewardToGo, true);
+    let worst = (0..runs[shifted].len())
+        .min_by(|&a, &b| runs[shifted][a].eval.success_rate.total_cmp(&runs[shifted][b].eval.success_rate))
+        .unwrap_or(0);
+    [(find(Estimator::Baseline, false), 0), (shifted, worst)]
+}
+
+/// The median over seeds of a CartPole diagnostic at every update (None: not logged).
+fn median_per_update(runs: &[NeuralRun], f: fn(&neural::ReinforceUpdateLog) -> Option<f64>) -> Vec<Option<f64>> {
+    let updates = runs.first().map_or(0, |r| r.updates.len());
+    (0..updates)
+        .map(|u| {
+            let values: Vec<f64> = runs.iter().filter_map(|r| r.updates.get(u).and_then(f)).collect();
+            Some(stats::median(&values)).filter(|m| m.is_finite())
+        })
+        .collect()
+}
+
+/// The `details` of chapter 2's `summary.json`: per-seed scores, the variance table,
+/// the policies of the policy figure and CartPole's per-seed results.
+#[allow(clippy::too_many_arguments)]
+pub fn details(
+    task: &MazeTask,
+    flags: &MazeReinforceFlags,
+    variants: &[ShiftedEstimator],
+    maze_runs: &[Vec<TabularReinforceRun>],
+    seeds: &[u64],
+    variance: &VarianceByShift,
+    cartpole: &CartPoleRuns,
+    cartpole_seeds: &[u64],
+) -> serde_json::Value {
+    let shown = |(v, i): (usize, usize)| {
+        let run = &maze_runs[v][i];
+        let probs = (0..task.maze.n_cells())
+            .filter(|&s| task.maze.is_decision_state(s))
+            .map(|s| (task.maze.name(s), run.policy.probs(s)))
+            .collect::<std::collections::BTreeMap<_, _>>();
+        serde_json::json!({
+            "estimator": variants[v].estimator,
+            "shift": variants[v].shift,
+            "seed": seeds[i],
+            "evaluation": run.eval,
+            "probs": probs,
+        })
+    };
+    serde_json::json!({
+        "maze": {
+            "rewards": task.rewards,
+            "shortest_path": task.shortest,
+            "uniform_policy": evaluate(task, &uniform(task)),
+            "evaluation": variants.iter().zip(maze_runs).map(|(v, runs)| serde_json::json!({
+                "estimator": v.estimator,
+                "shift": v.shift,
+                "per_seed": runs.iter().map(|r| r.eval).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            // The two panels of maze_policy.png; probs: π(up, down, left, right | s).
+            "policy_figure": shown_policies(variants, maze_runs).map(shown),
+        },
+        "gradient_variance": {
+            "shifts": variance.shifts,
+            "policies": ["uniform", format!("after {} updates", flags.variance_updates)],
+            "partly_trained_success_rate": variance.partly_trained_success,
+            "mean_over_seeds": variance.mean_over_seeds(),
+            "estimators": Estimator::ALL,
+            // Var(G_t) / Var(G_t − b), median over seeds, [policy][shift].
+            "ratio_median": variance.ratios(),
+            // The shift with the smallest mean variance, [policy][estimator].
+            "best_constant_shift": variance.best_shifts(),
+        },
+        "cartpole": {
+            "seeds": cartpole_seeds,
+            "final_return": final_returns(&cartpole.with),
+            "final_return_no_baseline": final_returns(&cartpole.without),
+            "steps_to_475": steps_to_target(&cartpole.with),
+            "steps_to_475_no_baseline": steps_to_target(&cartpole.without),
+            "policy_parameters": cartpole.with.first().map_or(0, |r| r.policy.n_params()),
+            // 1 − Var(G − V)/Var(G) before each update's value fit, median over seeds.
+            "explained_variance_median": median_per_update(&cartpole.with, |u| u.explained_variance),
+        },
+    })
 }
 
 /// Prints how the final maze policies of every variant do (mean over seeds).

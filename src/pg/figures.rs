@@ -1,8 +1,8 @@
 //! Chapter 2's figures, drawn from the results of [`super::experiments`].
 
 use super::experiments::{
-    evaluate, plus, uniform, CartPoleRuns, ShiftedEstimator, TabularReinforceRun, VarianceByShift, LAST_EPISODES,
-    TARGET,
+    evaluate, plus, shown_policies, uniform, CartPoleRuns, ShiftedEstimator, TabularReinforceRun, VarianceByShift,
+    LAST_EPISODES, TARGET,
 };
 use super::neural::{NeuralRun, ReinforceUpdateLog};
 use super::tabular::{SoftmaxPolicy, UpdateRecord};
@@ -141,7 +141,7 @@ fn policy_picture(maze: &Maze, title: &str, policy: &SoftmaxPolicy) -> GridPictu
         cell.value = Some(p[best]);
         cell.arrows = vec![[Dir::Up, Dir::Down, Dir::Left, Dir::Right][best]];
     }
-    pic.value_label = "probability of the most likely action".into();
+    pic.value_label = "probability of the most likely action (same scale in both panels)".into();
     pic
 }
 
@@ -154,17 +154,11 @@ pub fn maze_policy(
     runs: &[Vec<TabularReinforceRun>],
     seeds: &[u64],
 ) -> Result<Vec<String>> {
-    let find = |e: Estimator, shifted: bool| {
-        variants.iter().position(|v| v.estimator == e && v.shifted() == shifted).unwrap_or(0)
-    };
-    let good = &runs[find(Estimator::Baseline, false)][0];
-    // The first seed whose shifted, baseline-free run fails most often (usually it
-    // never reaches the goal).
-    let (shift, shifted) =
-        (variants[find(Estimator::RewardToGo, true)].shift, &runs[find(Estimator::RewardToGo, true)]);
-    let worst = (0..shifted.len())
-        .min_by(|&a, &b| shifted[a].eval.success_rate.total_cmp(&shifted[b].eval.success_rate))
-        .unwrap_or(0);
+    // The first seed with the baseline, and the first seed whose shifted, baseline-free
+    // run fails most often (usually it never reaches the goal).
+    let [(good_v, _), (bad_v, worst)] = shown_policies(variants, runs);
+    let good = &runs[good_v][0];
+    let (shift, shifted) = (variants[bad_v].shift, &runs[bad_v]);
     let updates = good.records.len();
     let pics = [
         policy_picture(
@@ -185,7 +179,9 @@ pub fn maze_policy(
     ];
     Ok(plot::grid_panels(
         &dir.path("maze_policy"),
-        &format!("Action probabilities π(a|s) after {updates} updates (arrow: the most likely action)"),
+        &format!(
+            "Action probabilities π(a|s) after {updates} updates (arrow: the most likely action; one colour scale)"
+        ),
         &pics,
         2,
     )?)

@@ -44,10 +44,9 @@ impl Estimator {
     }
 }
 
-/// Eq. (1): the discounted return of a whole episode, R(τ) = Σ_t γ^t r_t.
-pub fn discounted_return(rewards: &[f64], gamma: f64) -> f64 {
-    rewards.iter().rev().fold(0.0, |g, r| r + gamma * g)
-}
+/// Eq. (1): the discounted return of a whole episode, R(τ) = Σ_t γ^t r_t (chapter 1's
+/// eq. 1, shared with it).
+pub use crate::tabular::discounted_return;
 
 /// Eq. (5): the reward-to-go G_t = r_t + γ r_{t+1} + γ² r_{t+2} + … for every step,
 /// computed backwards. `tail` is the value of what comes after the last reward: 0 when

@@ -1,6 +1,6 @@
 //! Learning curves: one line per setting, the mean over seeds with a shaded
-//! mean ± std band (clipped to the range of the seeds' values), optional dashed
-//! reference lines, linear or log y axis.
+//! mean ± std band (clipped to the range of the seeds' values), or the median with
+//! its quartiles, optional dashed reference lines, linear or log y axis.
 
 use std::path::Path;
 
@@ -40,6 +40,26 @@ pub struct CurvePlot {
     pub smooth: usize,
 }
 
+/// How the seeds of a band are summarised at each x.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Spread {
+    /// The mean, shaded mean ± std (clipped to the seeds' values).
+    #[default]
+    MeanStd,
+    /// The median, shaded from the first to the third quartile: for outcomes that
+    /// are not bell-shaped, e.g. most seeds stuck at a time limit and a few done.
+    MedianQuartiles,
+}
+
+/// How a panel drawn by [`curves_panels_with`] summarises its bands and bounds its y axis.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CurveOptions {
+    pub spread: Spread,
+    /// The y axis shows this range (the values that are possible, e.g. 0 to 1 for a
+    /// share) however the data and the legend would stretch it.
+    pub y_limits: Option<(f64, f64)>,
+}
+
 /// Trailing moving average over the last `window` points (fewer at the start), so
 /// the output has the input's length. Non-finite entries count as missing: they are
 /// left out of the averages and stay missing in the output.
@@ -57,19 +77,30 @@ pub fn moving_average(xs: &[f64], window: usize) -> Vec<f64> {
 
 /// Draws one chart of learning curves into `<stem>.png` and `<stem>.svg` (1000x600 px).
 pub fn curves(stem: &Path, plot: &CurvePlot) -> Result<Vec<String>, PlotError> {
-    Prepared::new(plot)?; // report bad input before any file is created
+    Prepared::new(plot, CurveOptions::default())?; // report bad input before any file is created
     style::save(stem, &Single(plot))
 }
 
 /// Draws several charts as panels of a grid with `cols` columns under one title.
 pub fn curves_panels(stem: &Path, title: &str, panels: &[CurvePlot], cols: usize) -> Result<Vec<String>, PlotError> {
-    if panels.is_empty() {
-        return Err(PlotError::new("curves_panels: no panels to draw"));
+    curves_panels_with(stem, title, panels, &vec![CurveOptions::default(); panels.len()], cols)
+}
+
+/// [`curves_panels`] with each panel's summary and y limits (`options[i]` for `panels[i]`).
+pub fn curves_panels_with(
+    stem: &Path,
+    title: &str,
+    panels: &[CurvePlot],
+    options: &[CurveOptions],
+    cols: usize,
+) -> Result<Vec<String>, PlotError> {
+    if panels.is_empty() || panels.len() != options.len() {
+        return Err(PlotError::new("curves_panels: give at least one panel, and one set of options per panel"));
     }
-    for p in panels {
-        Prepared::new(p)?;
+    for (p, o) in panels.iter().zip(options) {
+        Prepared::new(p, *o)?;
     }
-    style::save(stem, &Panels { title, panels, cols: cols.clamp(1, panels.len()) })
+    style::save(stem, &Panels { title, panels, cols: cols.clamp(1, panels.len()), options })
 }
 
 struct Single<'a>(&'a CurvePlot);
@@ -80,7 +111,7 @@ impl Figure for Single<'_> {
     }
 
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        draw_panel(root, self.0, SINGLE)
+        draw_panel(root, self.0, SINGLE, CurveOptions::default())
     }
 }
 
@@ -88,6 +119,7 @@ struct Panels<'a> {
     title: &'a str,
     panels: &'a [CurvePlot],
     cols: usize,
+    options: &'a [CurveOptions],
 }
 
 impl Panels<'_> {
@@ -111,10 +143,10 @@ impl Figure for Panels<'_> {
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let body = titled(root, self.title, style::FIGURE_TITLE)?;
         let areas = body.split_evenly((self.rows(), self.cols));
-        for (area, plot) in areas.iter().zip(self.panels) {
+        for ((area, plot), options) in areas.iter().zip(self.panels).zip(self.options) {
             // A little air between neighbouring panels.
             let area = area.clone().margin(4, 4, 8, 8);
-            draw_panel(&area, plot, PANEL)?;
+            draw_panel(&area, plot, PANEL, *options)?;
         }
         Ok(())
     }
@@ -148,7 +180,8 @@ impl Scale {
     }
 }
 
-/// One band reduced to what is drawn: mean and mean ± std per x (NaN = no data).
+/// One band reduced to what is drawn: mean and mean ± std per x, or median and
+/// quartiles (NaN = no data).
 struct Summary {
     label: String,
     color: RGBColor,
@@ -160,7 +193,7 @@ struct Summary {
 }
 
 impl Summary {
-    fn new(band: &Band, smooth: usize, color: RGBColor) -> Result<Self, PlotError> {
+    fn new(band: &Band, smooth: usize, color: RGBColor, spread: Spread) -> Result<Self, PlotError> {
         for (k, run) in band.runs.iter().enumerate() {
             if run.len() != band.x.len() {
                 return Err(PlotError::new(format!(
@@ -178,6 +211,13 @@ impl Summary {
         for (i, x) in band.x.iter().enumerate() {
             column.clear();
             column.extend(runs.iter().map(|r| r[i]));
+            if spread == Spread::MedianQuartiles {
+                let q = |p: f64| if x.is_finite() { quantile(&column, p) } else { f64::NAN };
+                mean.push(q(0.5));
+                lo.push(q(0.25));
+                hi.push(q(0.75));
+                continue;
+            }
             let m = if x.is_finite() { crate::stats::mean(&column) } else { f64::NAN };
             let s = if shaded && m.is_finite() { crate::stats::std(&column) } else { 0.0 };
             // Clip the band to the values the seeds actually took: with a two-valued
@@ -194,7 +234,7 @@ impl Summary {
         Ok(Summary { label: band.label.clone(), color, x: band.x.clone(), mean, lo, hi, shaded })
     }
 
-    /// Runs of consecutive indices where the mean exists; lines break at gaps.
+    /// Runs of consecutive indices where the centre line exists; lines break at gaps.
     fn segments(&self) -> Vec<std::ops::Range<usize>> {
         let mut out = Vec::new();
         let mut start = None;
@@ -222,15 +262,17 @@ struct Prepared {
     /// Data extent of y in t-space, before margins.
     t_range: (f64, f64),
     integer_x: bool,
+    /// The y range is fixed: the legend may not stretch it.
+    fixed_y: bool,
 }
 
 impl Prepared {
-    fn new(plot: &CurvePlot) -> Result<Self, PlotError> {
+    fn new(plot: &CurvePlot, options: CurveOptions) -> Result<Self, PlotError> {
         let series = plot
             .bands
             .iter()
             .enumerate()
-            .map(|(i, b)| Summary::new(b, plot.smooth, color(i)))
+            .map(|(i, b)| Summary::new(b, plot.smooth, color(i), options.spread))
             .collect::<Result<Vec<_>, _>>()?;
         // The first reference line is near-black (the usual "optimum"); more continue the palette.
         let hlines = plot
@@ -257,12 +299,16 @@ impl Prepared {
         } else {
             Scale::Linear
         };
-        let t_range = extent(ys().map(|y| scale.t(y)));
+        let t_range = match options.y_limits {
+            Some((lo, hi)) if hi > lo => (scale.t(lo), scale.t(hi)),
+            _ => extent(ys().map(|y| scale.t(y))),
+        };
         let xs_with_data =
             series.iter().flat_map(|s| s.x.iter().zip(&s.mean).filter(|(_, m)| m.is_finite()).map(|(x, _)| *x));
         let x_range = extent(xs_with_data.clone());
         let integer_x = xs_with_data.clone().all(|x| x.fract() == 0.0) && xs_with_data.count() > 0;
-        Ok(Prepared { series, hlines, scale, x_range, t_range, integer_x })
+        let fixed_y = options.y_limits.is_some();
+        Ok(Prepared { series, hlines, scale, x_range, t_range, integer_x, fixed_y })
     }
 }
 
@@ -381,7 +427,7 @@ impl Layout {
         let size = legend::legend_size(area, &entries, sizes.legend)?;
         let (corner, hidden) = legend::best_corner(self.plot, size, &self.obstacles(prep), false);
         let frac = legend::top_room(size) as f64 / self.plot.1 as f64;
-        if hidden == 0 || frac > 0.5 {
+        if hidden == 0 || frac > 0.5 || prep.fixed_y {
             self.legend = Some((corner, size));
             return Ok(());
         }
@@ -472,8 +518,9 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     plot: &CurvePlot,
     sizes: Sizes,
+    options: CurveOptions,
 ) -> Result<(), PlotError> {
-    let prep = Prepared::new(plot)?;
+    let prep = Prepared::new(plot, options)?;
     let area = titled(area, &plot.title, sizes.title)?;
     let layout = Layout::new(&area, &prep, plot, sizes)?;
     let (t0, t1) = layout.t_range;
@@ -547,6 +594,19 @@ where
         legend::draw_legend(&plot_area, corner, size, &legend_entries(prep), sizes.legend)?;
     }
     Ok(())
+}
+
+/// The p-quantile (0 ≤ p ≤ 1) of the finite values, interpolated linearly between
+/// order statistics (NaN when there are none).
+fn quantile(values: &[f64], p: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = p.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (i, frac) = (at.floor() as usize, at.fract());
+    v[i] + frac * (v[(i + 1).min(v.len() - 1)] - v[i])
 }
 
 type Chart<'a, DB, Y> = ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>;
@@ -625,13 +685,25 @@ mod tests {
     #[test]
     fn one_run_has_no_band_and_missing_seeds_are_skipped() {
         let band = Band { label: "a".into(), x: vec![0.0, 1.0], runs: vec![vec![1.0, f64::NAN]] };
-        let s = Summary::new(&band, 1, color(0)).unwrap();
+        let s = Summary::new(&band, 1, color(0), Spread::MeanStd).unwrap();
         assert!(!s.shaded);
         assert_eq!(s.segments(), vec![0..1]);
         let band = Band { runs: vec![vec![1.0, f64::NAN], vec![3.0, 4.0]], ..band };
-        let s = Summary::new(&band, 1, color(0)).unwrap();
+        let s = Summary::new(&band, 1, color(0), Spread::MeanStd).unwrap();
         assert_eq!((s.mean[0], s.lo[0], s.hi[0]), (2.0, 1.0, 3.0));
         assert_eq!((s.mean[1], s.lo[1]), (4.0, 4.0));
+    }
+
+    #[test]
+    fn quartile_bands_show_the_median_and_the_middle_half() {
+        // 17 seeds stuck at 100 steps, 3 done in 4: the median and both quartiles are 100.
+        let runs: Vec<Vec<f64>> = (0..20).map(|k| vec![if k < 3 { 4.0 } else { 100.0 }, k as f64]).collect();
+        let band = Band { label: "a".into(), x: vec![0.0, 1.0], runs };
+        let s = Summary::new(&band, 1, color(0), Spread::MedianQuartiles).unwrap();
+        assert_eq!((s.mean[0], s.lo[0], s.hi[0]), (100.0, 100.0, 100.0));
+        // 0..19: median 9.5, quartiles at positions 4.75 and 14.25.
+        assert_eq!((s.mean[1], s.lo[1], s.hi[1]), (9.5, 4.75, 14.25));
+        assert!(quantile(&[], 0.5).is_nan());
     }
 
     #[test]
@@ -639,7 +711,7 @@ mod tests {
         // Three seeds stuck at a 100-step limit, one done in 4: mean 76, std ≈ 41.6.
         let band =
             Band { label: "a".into(), x: vec![0.0], runs: vec![vec![100.0], vec![100.0], vec![100.0], vec![4.0]] };
-        let s = Summary::new(&band, 1, color(0)).unwrap();
+        let s = Summary::new(&band, 1, color(0), Spread::MeanStd).unwrap();
         assert_eq!(s.mean[0], 76.0);
         assert_eq!(s.hi[0], 100.0, "not above the largest value");
         assert!((s.lo[0] - (76.0 - 1728f64.sqrt())).abs() < 1e-9);

@@ -72,7 +72,9 @@ pub fn grid(stem: &Path, pic: &GridPicture) -> Result<Vec<String>, PlotError> {
     style::save(stem, &Single(pic))
 }
 
-/// Draws several grid pictures side by side, `cols` per row, under one title.
+/// Draws several grid pictures side by side, `cols` per row, under one title. The
+/// panels share one colour scale (the range of all their values), so that the same
+/// colour means the same value in every panel.
 pub fn grid_panels(stem: &Path, title: &str, pics: &[GridPicture], cols: usize) -> Result<Vec<String>, PlotError> {
     if pics.is_empty() {
         return Err(PlotError::new("grid_panels: no pictures to draw"));
@@ -146,7 +148,7 @@ impl Figure for Single<'_> {
     }
 
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        draw_picture(root, self.0, SINGLE_LOOK)
+        draw_picture(root, self.0, SINGLE_LOOK, value_range(self.0))
     }
 }
 
@@ -184,8 +186,9 @@ impl Figure for Panels<'_> {
 
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let body = titled(root, self.title, FIGURE_TITLE)?;
+        let shared = self.pics.iter().filter_map(value_range).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
         for (area, pic) in body.split_evenly((self.rows(), self.cols)).iter().zip(self.pics) {
-            draw_picture(area, pic, PANEL_LOOK)?;
+            draw_picture(area, pic, PANEL_LOOK, value_range(pic).and(shared))?;
         }
         Ok(())
     }
@@ -243,14 +246,15 @@ impl Placement {
     }
 }
 
+/// Draws one picture; `range` is its colour scale (None: no cell is coloured).
 fn draw_picture<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     pic: &GridPicture,
     look: Look,
+    range: Option<(f64, f64)>,
 ) -> Result<(), PlotError> {
     let body = titled(area, &pic.title, look.title)?;
     let (w, h) = body.dim_in_pixel();
-    let range = value_range(pic);
     let bar = if range.is_some() { look.bar_band() } else { 0 };
     let avail = (w as i32 - 2 * look.margin, h as i32 - 2 * look.margin - bar);
     let cell = (avail.0 / pic.width as i32).min(avail.1 / pic.height as i32).max(2);

@@ -8,6 +8,7 @@
 
 mod bars;
 mod curves;
+pub mod diagrams;
 mod grid;
 mod legend;
 mod maze;
@@ -15,6 +16,7 @@ mod style;
 
 pub use bars::{bars, bars_panels, Bars};
 pub use curves::{curves, curves_panels, moving_average, Band, CurvePlot};
+pub use curves::{curves_panels_with, CurveOptions, Spread};
 pub use grid::{grid, grid_panels, CellKind, Dir, GridCell, GridPicture};
 pub use maze::{maze_picture, path_picture};
 pub use style::{color, PlotError};

@@ -15,6 +15,7 @@ use crate::error::{check_range, Error, Result};
 use crate::report::{print_table, Metrics, Progress};
 use crate::{metrics_row, rng, stats};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The largest `--episodes` and `--epsilon-decay-episodes`.
@@ -308,6 +309,16 @@ impl ExplorationRuns {
         self.runs.iter().filter(|r| r.ever_reached_goal()).count() as f64 / self.runs.len() as f64
     }
 
+    /// The first episode (1-based) that reached the goal, per seed (None: never).
+    pub fn first_goal_episodes(&self) -> Vec<Option<usize>> {
+        self.runs.iter().map(|r| r.episodes.iter().position(|e| e.reached_goal).map(|i| i + 1)).collect()
+    }
+
+    /// The steps of each seed's last episode.
+    pub fn last_episode_steps(&self) -> Vec<usize> {
+        self.runs.iter().map(|r| r.episodes.last().map_or(0, |e| e.steps)).collect()
+    }
+
     /// Episodes until the greedy policy became optimal, per seed (NaN: never).
     pub fn episodes_to_optimal(&self) -> Vec<f64> {
         self.runs.iter().map(|r| r.episodes_to_optimal().map_or(f64::NAN, |e| e as f64)).collect()
@@ -431,6 +442,15 @@ pub struct StepSizes {
 }
 
 impl StepSizes {
+    /// [`StepSizes::final_error`] of every maze and step size: `{maze: {alpha: error}}`.
+    pub fn final_errors(&self) -> BTreeMap<&'static str, BTreeMap<&'static str, f64>> {
+        let mut out: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+        for c in &self.curves {
+            out.entry(c.maze).or_default().insert(c.alpha, self.final_error(c.maze, c.alpha));
+        }
+        out
+    }
+
     /// The median over seeds of the final max |Q − Q*| of one maze and step size.
     pub fn final_error(&self, maze: &str, alpha: &str) -> f64 {
         let finals: Vec<f64> = self

@@ -3,12 +3,14 @@
 use super::experiments::{ExplorationRuns, PathCensus, StepSizes};
 use super::{EpisodeRecord, MazeRun, MazeTask};
 use crate::error::Result;
-use crate::plot::{self, Band, CurvePlot};
+use crate::plot::{self, Band, CurveOptions, CurvePlot, Spread};
 use crate::report::RunDir;
 use crate::stats;
 
 /// Experiment 1: the share of seeds reaching the goal and the steps per episode, one
-/// curve per exploration schedule.
+/// curve per exploration schedule. Episode lengths are two-valued (stuck at the time
+/// limit or done in a few steps), so the steps panel draws the median over seeds with
+/// the quartiles shaded, not mean ± std; both y axes stop at what is possible.
 pub fn steps_to_goal(dir: &RunDir, task: &MazeTask, schedules: &[ExplorationRuns]) -> Result<Vec<String>> {
     let n_seeds = schedules.first().map_or(0, |s| s.runs.len());
     let episodes = schedules.first().and_then(|s| s.runs.first()).map_or(0, |r| r.episodes.len());
@@ -17,9 +19,9 @@ pub fn steps_to_goal(dir: &RunDir, task: &MazeTask, schedules: &[ExplorationRuns
         runs.iter().map(|r| r.episodes.iter().map(value).collect()).collect()
     };
     let success = CurvePlot {
-        title: "Share of seeds that reach the goal".into(),
+        title: "Share of seeds whose episode reaches the goal".into(),
         x_label: "episode".into(),
-        y_label: "episodes ending at the goal (fraction of seeds)".into(),
+        y_label: "fraction of seeds".into(),
         bands: schedules
             .iter()
             .map(|v| Band {
@@ -32,13 +34,14 @@ pub fn steps_to_goal(dir: &RunDir, task: &MazeTask, schedules: &[ExplorationRuns
         ..Default::default()
     };
     let steps = CurvePlot {
-        title: "Steps per episode".into(),
+        title: format!("Steps per episode: median of {n_seeds} seeds, quartiles shaded"),
         x_label: "episode".into(),
         y_label: "steps in the episode".into(),
         bands: schedules
             .iter()
             .map(|v| Band {
-                label: format!("{} (mean ± std, {n_seeds} seeds)", v.label),
+                // Colours as in the left panel, whose legend names them.
+                label: String::new(),
                 x: x.clone(),
                 runs: per_episode(&v.runs, |e| e.steps as f64),
             })
@@ -50,7 +53,17 @@ pub fn steps_to_goal(dir: &RunDir, task: &MazeTask, schedules: &[ExplorationRuns
         smooth: 1,
         ..Default::default()
     };
-    Ok(plot::curves_panels(&dir.path("steps_to_goal"), "Exploration versus exploitation", &[success, steps], 2)?)
+    let options = [
+        CurveOptions { y_limits: Some((0.0, 1.0)), ..Default::default() },
+        CurveOptions { spread: Spread::MedianQuartiles, y_limits: Some((0.0, task.max_steps as f64)) },
+    ];
+    Ok(plot::curves_panels_with(
+        &dir.path("steps_to_goal"),
+        "Exploration versus exploitation",
+        &[success, steps],
+        &options,
+        2,
+    )?)
 }
 
 /// The mean over runs at each x: one curve.

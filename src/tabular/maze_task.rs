@@ -7,6 +7,7 @@ use super::{greedy_path, train, value_iteration, Model, QLearning, QTable};
 use crate::env::maze::{Action, Maze, MazeEnv, Rewards};
 use crate::error::Result;
 use rand::Rng;
+use std::collections::BTreeMap;
 
 /// A maze with its rewards, dynamics and exact solution.
 pub struct MazeTask {
@@ -95,6 +96,36 @@ impl MazeTask {
             let (next, _, terminal) = self.maze.outcome(s, Action::from_index(a), &self.rewards);
             (next, terminal)
         })
+    }
+
+    /// The rewards of walking `path` (a list of adjacent cells, as [`MazeTask::greedy_path`]
+    /// returns), one per move, slips ignored.
+    pub fn path_rewards(&self, path: &[usize]) -> Vec<f64> {
+        path.windows(2)
+            .map(|w| {
+                let mut outcomes = (0..4).map(|a| self.maze.outcome(w[0], Action::from_index(a), &self.rewards));
+                outcomes.find(|o| o.0 == w[1]).expect("a path moves between neighbouring cells").1
+            })
+            .collect()
+    }
+
+    /// V^π of the uniformly random policy (eq. 2), by cell name: what a robot that
+    /// never learns collects.
+    pub fn uniform_policy_values(&self) -> Result<BTreeMap<String, f64>> {
+        let uniform = vec![1.0 / 4.0; 4];
+        let v = super::policy_evaluation(&self.model, |_| uniform.clone(), self.gamma, 1e-12)?;
+        Ok((0..self.maze.n_cells())
+            .filter(|&s| self.maze.is_decision_state(s))
+            .map(|s| (self.maze.name(s), v[s]))
+            .collect())
+    }
+
+    /// The rows of `q` for every decision state, by cell name (for `summary.json`).
+    pub fn named_rows(&self, q: &QTable) -> BTreeMap<String, Vec<f64>> {
+        (0..self.maze.n_cells())
+            .filter(|&s| self.maze.is_decision_state(s))
+            .map(|s| (self.maze.name(s), q.row(s).to_vec()))
+            .collect()
     }
 
     /// A path is optimal when it reaches the goal in the fewest moves.

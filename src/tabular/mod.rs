@@ -10,9 +10,10 @@ pub mod value_iteration;
 
 pub use maze_task::{EpisodeRecord, MazeRun, MazeTask};
 pub use q_learning::{
-    argmax_random_ties, bellman_update, epsilon_greedy, greedy_path, train, EpisodeEnd, QLearning, Schedule, StepSize,
+    argmax_random_ties, bellman_update, discounted_return, epsilon_greedy, greedy_path, train, EpisodeEnd, QLearning,
+    Schedule, StepSize,
 };
-pub use value_iteration::value_iteration;
+pub use value_iteration::{policy_evaluation, value_iteration};
 
 pub use crate::env::{Model, Outcome};
 

@@ -31,11 +31,11 @@ impl Schedule {
     }
 }
 
-/// The learning rate α of eq. (3).
+/// The learning rate α of eq. (4).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum StepSize {
     Constant(f64),
-    /// α = 1 / n(s,a)^ω, n the number of updates of (s, a) so far, this one included.
+    /// Eq. (7): α = 1 / n(s,a)^ω, n the number of updates of (s, a) so far, this one included.
     /// For 0.5 < ω ≤ 1 the steps satisfy Σα = ∞ and Σα² < ∞ (Robbins-Monro), which
     /// averages the noise away; ω = 1 is the plain running mean.
     Visits {
@@ -53,7 +53,7 @@ impl StepSize {
     }
 }
 
-/// The Bellman update, eq. (3): Q(s,a) ← Q(s,a) + α [r + γ max_a' Q(s',a') − Q(s,a)].
+/// The Q-learning update, eq. (4): Q(s,a) ← Q(s,a) + α [r + γ max_a' Q(s',a') − Q(s,a)].
 /// A terminal s' has no future, so its max is replaced by 0. Returns the new Q(s,a).
 #[inline]
 #[allow(clippy::too_many_arguments)]
@@ -74,8 +74,8 @@ pub fn bellman_update(
     *qsa
 }
 
-/// argmax over `row`, ties broken uniformly at random (a fixed lowest-index rule would
-/// bias a zero-initialised agent towards "up").
+/// The greedy action of eq. (5): argmax over `row`, ties broken uniformly at random
+/// (a fixed lowest-index rule would bias a zero-initialised agent towards "up").
 #[inline]
 pub fn argmax_random_ties<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> usize {
     let mut best = 0;
@@ -95,7 +95,7 @@ pub fn argmax_random_ties<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> usize {
     best
 }
 
-/// ε-greedy, eq. (4): a random action with probability ε, otherwise the greedy one.
+/// ε-greedy, eq. (6): a random action with probability ε, otherwise the greedy one.
 #[inline]
 pub fn epsilon_greedy<R: Rng + ?Sized>(row: &[f64], epsilon: f64, rng: &mut R) -> usize {
     if epsilon > 0.0 && rng.random::<f64>() < epsilon {
@@ -103,6 +103,13 @@ pub fn epsilon_greedy<R: Rng + ?Sized>(row: &[f64], epsilon: f64, rng: &mut R) -
     } else {
         argmax_random_ties(row, rng)
     }
+}
+
+/// The discounted return of eq. (1), G_0 = r_0 + γ r_1 + γ² r_2 + …, of the rewards
+/// of one episode (r_t follows the action a_t), computed backwards. Chapter 2 uses the
+/// same function as its R(τ).
+pub fn discounted_return(rewards: &[f64], gamma: f64) -> f64 {
+    rewards.iter().rev().fold(0.0, |g, r| r + gamma * g)
 }
 
 /// Hyper-parameters of a Q-learning run.
@@ -123,6 +130,8 @@ pub struct EpisodeEnd<'a> {
     pub env_steps: u64,
     /// Steps in this episode.
     pub steps: usize,
+    /// The undiscounted sum of the episode's rewards (what `metrics.csv` calls
+    /// `return`); the discounted return of eq. (1) is [`discounted_return`].
     pub ret: f64,
     /// The episode ended in a terminal state (the goal) rather than the time limit.
     pub terminated: bool,
@@ -230,6 +239,14 @@ mod tests {
         for c in &counts[1..] {
             assert!((*c as f64 / 40_000.0 - 1.0 / 3.0).abs() < 0.02, "{counts:?}");
         }
+    }
+
+    #[test]
+    fn discounted_return_by_hand() {
+        // 1 + 0.5 * 2 + 0.25 * 3 = 2.75; γ = 1 is the plain sum.
+        assert_eq!(discounted_return(&[1.0, 2.0, 3.0], 0.5), 2.75);
+        assert_eq!(discounted_return(&[1.0, 2.0, 3.0], 1.0), 6.0);
+        assert_eq!(discounted_return(&[], 0.9), 0.0);
     }
 
     #[test]
