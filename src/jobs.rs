@@ -1,5 +1,5 @@
 //! The job pool: independent pieces of work (one training run per seed, per setting)
-//! on a few threads, with one progress line that every job ticks.
+//! on a few threads, with one progress bar that every job ticks.
 //!
 //! Each job draws its randomness from its own seeded RNG and the results come back in
 //! job order, so the numbers never depend on which thread ran what, or when.
@@ -14,13 +14,14 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |p| p.get())
 }
 
-/// A progress line shared by the jobs: each tick adds done units and may redraw it.
+/// A progress bar shared by the jobs: each tick adds done units and may redraw it (on a
+/// terminal only; see [`crate::report::progress`]).
 pub struct SharedProgress {
     inner: Mutex<(Progress, usize)>,
 }
 
 impl SharedProgress {
-    /// A progress line labelled `label` that is complete after `total` units.
+    /// A progress bar labelled `label` that is complete after `total` units.
     pub fn new(label: &str, total: usize) -> SharedProgress {
         SharedProgress { inner: Mutex::new((Progress::new(label, total), 0)) }
     }
@@ -33,7 +34,7 @@ impl SharedProgress {
         progress.update(*done, status);
     }
 
-    /// Clears the line.
+    /// Removes the bar.
     pub fn finish(&self) {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0.finish();
     }

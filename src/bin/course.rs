@@ -8,7 +8,8 @@ use clap::Parser;
 use rl_sandbox::course::{Chapter, CHAPTERS};
 use rl_sandbox::error::{Error, Result};
 use rl_sandbox::report::lesson_numbers::{compare_runs, Summaries};
-use rl_sandbox::report::Summary;
+use rl_sandbox::report::progress::CourseProgress;
+use rl_sandbox::report::{labels, Summary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -64,24 +65,33 @@ fn course(args: Args) -> Result<()> {
     let mut done = Vec::new();
     let chosen: Vec<&Chapter> =
         CHAPTERS.iter().filter(|c| args.only.is_empty() || args.only.contains(&c.number)).collect();
+    let bars = CourseProgress::new(chosen.iter().map(|c| expected_seconds(&args.out, c, args.quick)).collect());
     for (i, chapter) in chosen.iter().enumerate() {
         rl_sandbox::say!("\n=== [{}/{}] Chapter {}: {} ===", i + 1, chosen.len(), chapter.number, chapter.name);
+        bars.start(i, &format!("chapter {}: {}", chapter.number, chapter.name));
         let t = Instant::now();
         let summary = (chapter.run)(&args.out, args.quick)?;
+        bars.finish_chapter();
         rl_sandbox::say!("=== chapter {} done in {:.1} s ===", chapter.number, t.elapsed().as_secs_f64());
         report.push_str(&report_section(&summary));
         if args.assets {
             copy_figures(&args.out, &summary)?;
         }
-        done.push((summary, lesson_link(chapter.name)));
+        done.push((summary, format!("book/{}.html", chapter.name)));
     }
+    drop(bars);
     report.push_str(&format!("Total time: {:.1} s\n", started.elapsed().as_secs_f64()));
     let path = args.out.join("REPORT.md");
     rl_sandbox::report::write_atomic(&path, report.as_bytes())?;
     let index = args.out.join("index.html");
     let html = rl_sandbox::report::html::index_html(&args.out, &done);
     rl_sandbox::report::write_atomic(&index, html.as_bytes())?;
+    let book = write_book(&args.out);
+    print_course_summary(&done);
     rl_sandbox::say!("\nreport: {} and {}", path.display(), index.display());
+    if let Some(book) = book {
+        rl_sandbox::say!("the lessons with this run's numbers and figures: {}", book.display());
+    }
     match &args.check {
         Some(dir) => check_against(&args.out, dir),
         None => Ok(()),
@@ -102,28 +112,17 @@ fn check_against(out: &Path, dir: &Path) -> Result<()> {
     Err(Error::invalid("--check", dir.display(), &why))
 }
 
-/// The lesson of a chapter ("ch01-q-learning" lives in chapters/01-q-learning/), as an
-/// absolute file URL when the checkout is here, so that the page's link works from
-/// any output folder.
-fn lesson_link(chapter: &str) -> String {
-    let relative = format!("chapters/{}/README.md", chapter.trim_start_matches("ch"));
-    match std::fs::canonicalize(&relative) {
-        Ok(path) => format!("file://{}", path.display()),
-        Err(_) => relative,
-    }
-}
-
 /// A chapter's headline numbers and figures as Markdown.
 fn report_section(s: &Summary) -> String {
     let mut md = format!(
-        "## {}\n\nseeds {:?}, {:.1} s{}\n\n| key | value |\n|---|---|\n",
+        "## {}\n\nseeds {:?}, {:.1} s{}; lesson: [book/{0}.html](book/{0}.html)\n\n| measure | value | key |\n|---|---|---|\n",
         s.chapter,
         s.seeds,
         s.wall_time_s,
         if s.quick { ", quick" } else { "" }
     );
-    for (k, v) in &s.headline {
-        md.push_str(&format!("| {k} | {v} |\n"));
+    for shown in labels::headline(s) {
+        md.push_str(&format!("| {} | {} | `{}` |\n", shown.label, shown.value, shown.key));
     }
     md.push('\n');
     for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
@@ -146,4 +145,50 @@ fn copy_figures(out: &Path, s: &Summary) -> Result<()> {
     }
     rl_sandbox::say!("copied the figures of {} to {}", s.chapter, dest.display());
     Ok(())
+}
+
+/// Seconds a chapter is expected to take, for the time-left estimate: its last run in
+/// `out` when that was of the same kind (full or quick), else the typical time on two
+/// cores (README.md's table).
+fn expected_seconds(out: &Path, chapter: &Chapter, quick: bool) -> f64 {
+    const TYPICAL: [(f64, f64); 7] =
+        [(2.0, 0.1), (20.0, 2.0), (25.0, 1.0), (108.0, 4.0), (4.0, 1.0), (282.0, 1.0), (366.0, 1.0)];
+    let last = Summary::read(&out.join(chapter.name).join("summary.json")).ok().filter(|s| s.quick == quick);
+    let typical = TYPICAL.get(chapter.number as usize - 1).map_or(60.0, |t| if quick { t.1 } else { t.0 });
+    last.map_or(typical, |s| s.wall_time_s)
+}
+
+/// The book of the run, `<out>/book/`, from the lessons of this checkout; a lesson the
+/// book cannot render fully is reported, and a book that cannot be written at all is
+/// skipped: neither is worth failing a finished run for.
+fn write_book(out: &Path) -> Option<PathBuf> {
+    let Some(repo) = rl_sandbox::book::find_repo() else {
+        rl_sandbox::say!("no book: the lessons (chapters/SUMMARY.md) are not here");
+        return None;
+    };
+    let written = rl_sandbox::book::build(&repo, out).and_then(|book| {
+        for problem in &book.problems {
+            rl_sandbox::say!("book: {problem}");
+        }
+        book.write(out, &repo)
+    });
+    match written {
+        Ok(path) => Some(path),
+        Err(e) => {
+            rl_sandbox::say!("no book: {e}");
+            None
+        }
+    }
+}
+
+/// The course's closing table: each chapter's top numbers, labelled and rounded.
+fn print_course_summary(done: &[(Summary, String)]) {
+    let mut rows = Vec::new();
+    for (s, _) in done {
+        for (n, shown) in labels::headline(s).into_iter().filter(|x| x.top).enumerate() {
+            let chapter = if n == 0 { s.chapter.clone() } else { String::new() };
+            rows.push(vec![chapter, shown.label, shown.value]);
+        }
+    }
+    rl_sandbox::report::print_table("The course in numbers", &["chapter", "measure", "value"], &rows);
 }

@@ -66,7 +66,7 @@ pub fn writes_steps(text: &str) -> bool {
 /// zero advantages (0 / ε), never NaN: it carries no signal about which response is better.
 pub fn group_advantages(rewards: &[f64], group: usize, eps: f64) -> Vec<f64> {
     assert!(
-        group >= 1 && rewards.len() % group == 0,
+        group >= 1 && rewards.len().is_multiple_of(group),
         "group_advantages: {} rewards in groups of {group}",
         rewards.len()
     );

@@ -100,7 +100,7 @@ impl GptConfig {
         within("n_layers", self.n_layers, 1, MAX_LAYERS)?;
         within("context", self.context, 1, MAX_CONTEXT)?;
         within("vocab_size", self.vocab_size, 1, 1 << 16)?;
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return Err(format!("d_model {} is not a multiple of n_heads {}", self.d_model, self.n_heads));
         }
         match self.param_count() {
@@ -120,7 +120,7 @@ impl GptArgs {
         check_range("--heads", self.heads as f64, 1.0, MAX_HEADS as f64)?;
         check_range("--layers", self.layers as f64, 1.0, MAX_LAYERS as f64)?;
         check_range("--d-model", self.d_model as f64, 1.0, MAX_D_MODEL as f64)?;
-        if self.d_model % self.heads != 0 {
+        if !self.d_model.is_multiple_of(self.heads) {
             return Err(Error::invalid("--d-model", self.d_model, "must be a positive multiple of --heads"));
         }
         check_range("--context", self.context as f64, seq_len.max(16) as f64, MAX_CONTEXT as f64)

@@ -1,7 +1,8 @@
 //! `index.html`: one self-contained page with every chapter's headline numbers and
-//! figures (embedded as data URIs, so it opens offline and can be mailed as one file).
+//! figures (embedded as data URIs, so it opens offline and can be mailed as one file),
+//! and links into the run's book (`book/`), the lessons with this run's numbers.
 
-use super::Summary;
+use super::{labels, Summary};
 use std::path::Path;
 
 /// Standard base64 (RFC 4648) with padding; a dozen lines spare the course a crate.
@@ -26,8 +27,8 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The page for the chapters in `summaries`, whose figures lie in `out/<chapter>/`.
-/// `lessons` maps a chapter to the path of its lesson, relative to `out`.
+/// The page for the chapters in `summaries`, whose figures lie in `out/<chapter>/`;
+/// each comes with the address of its lesson, relative to `out` (its page in the book).
 pub fn index_html(out: &Path, summaries: &[(Summary, String)]) -> String {
     let mut html = String::from(concat!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -35,7 +36,8 @@ pub fn index_html(out: &Path, summaries: &[(Summary, String)]) -> String {
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}",
         "img{max-width:100%;border:1px solid #eee;margin:.5em 0}nav a{margin-right:1em}",
-        "</style></head><body>\n<h1>rl-sandbox: course report</h1>\n<nav>"
+        "</style></head><body>\n<h1>rl-sandbox: course report</h1>\n",
+        "<p>The lessons, with this run's numbers and figures: <a href=\"book/index.html\">the book</a>.</p>\n<nav>"
     ));
     for (s, _) in summaries {
         html.push_str(&format!("<a href=\"#{0}\">{0}</a>", escape(&s.chapter)));
@@ -43,15 +45,20 @@ pub fn index_html(out: &Path, summaries: &[(Summary, String)]) -> String {
     html.push_str("</nav>\n");
     for (s, lesson) in summaries {
         html.push_str(&format!(
-            "<h2 id=\"{0}\">{0}</h2>\n<p>Lesson: <a href=\"{1}\">{1}</a>. Seeds {2:?}, {3:.1} s{4}.</p>\n<table><tr><th>headline</th><th>value</th></tr>\n",
+            "<h2 id=\"{0}\">{0}</h2>\n<p><a href=\"{1}\">Read the lesson</a> with this run's numbers. Seeds {2:?}, {3:.1} s{4}.</p>\n<table><tr><th>measure</th><th>value</th></tr>\n",
             escape(&s.chapter),
             escape(lesson),
             s.seeds,
             s.wall_time_s,
             if s.quick { ", quick run" } else { "" }
         ));
-        for (k, v) in &s.headline {
-            html.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(k), escape(&v.to_string())));
+        for shown in labels::headline(s) {
+            html.push_str(&format!(
+                "<tr><td title=\"{}\">{}</td><td>{}</td></tr>\n",
+                escape(&shown.key),
+                escape(&shown.label),
+                escape(&shown.value)
+            ));
         }
         html.push_str("</table>\n");
         for f in s.figures.iter().filter(|f| f.ends_with(".png")) {

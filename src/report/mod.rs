@@ -5,22 +5,24 @@
 //! so scripts, the course report and tests can read any of them.
 
 pub mod html;
+pub mod labels;
 pub mod lesson_numbers;
+pub mod progress;
+
+pub use progress::Progress;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// `println!` that never fails: a closed or full stdout (`| head`, `> /dev/full`) must
-/// not stop a run before it has written its outputs, so write errors are ignored.
+/// not stop a run before it has written its outputs, so write errors are ignored. The
+/// line goes above any progress bars on the terminal.
 #[macro_export]
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::report::progress::say_line(format_args!($($arg)*))
+    };
 }
 
 /// Writes `bytes` to `path` atomically: into a temporary file in the same folder, then
@@ -109,17 +111,21 @@ impl Summary {
         }
     }
 
-    /// Prints the headline numbers named by `keys` as a two-column table.
+    /// Prints the headline numbers named by `keys` as a two-column table, each with its
+    /// label, unit and rounding ([`labels`]; summary.json keeps the exact values).
     pub fn print_headline(&self, title: &str, keys: &[&str]) {
         // A key the headline lacks is a bug in the chapter program, not a user error.
         let rows: Vec<Vec<String>> = keys
             .iter()
             .map(|k| {
                 let value = self.headline.get(*k).unwrap_or_else(|| panic!("the headline has no key {k}"));
-                vec![k.to_string(), value.to_string()]
+                match labels::shown(&self.chapter, k, value) {
+                    Some(shown) => vec![shown.label, shown.value],
+                    None => vec![k.to_string(), value.to_string()],
+                }
             })
             .collect();
-        print_table(title, &["key", "value"], &rows);
+        print_table(title, &["measure", "value"], &rows);
     }
 
     pub fn write(&self, dir: &RunDir) -> Result<()> {
@@ -234,56 +240,5 @@ pub fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     crate::say!("  {}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
     for row in rows {
         line(row.iter().map(|s| s.as_str()).collect());
-    }
-}
-
-/// A progress line for long loops: redrawn at most a few times a second, and silent
-/// when stdout is not a terminal (tests, CI, pipes).
-pub struct Progress {
-    label: String,
-    total: usize,
-    started: Instant,
-    last: Option<Instant>,
-    enabled: bool,
-}
-
-impl Progress {
-    pub fn new(label: &str, total: usize) -> Progress {
-        Progress {
-            label: label.to_string(),
-            total,
-            started: Instant::now(),
-            last: None,
-            enabled: std::io::stdout().is_terminal(),
-        }
-    }
-
-    /// Reports that `done` of `total` units are finished; `status` is only called
-    /// when the line is redrawn.
-    pub fn update(&mut self, done: usize, status: impl FnOnce() -> String) {
-        if !self.enabled || self.last.is_some_and(|t| t.elapsed().as_millis() < 250) {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let pct = 100.0 * done as f64 / self.total.max(1) as f64;
-        let mut out = std::io::stdout().lock();
-        let _ = write!(
-            out,
-            "\r\x1b[2K  {} {:>5.1}% {:>6.1}s  {}",
-            self.label,
-            pct,
-            self.started.elapsed().as_secs_f64(),
-            status()
-        );
-        let _ = out.flush();
-    }
-
-    /// Clears the line.
-    pub fn finish(&self) {
-        if self.enabled && self.last.is_some() {
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "\r\x1b[2K");
-            let _ = out.flush();
-        }
     }
 }
