@@ -6,6 +6,7 @@
 pub mod book; // the book of a run: the lessons as HTML pages with MathML, this run's numbers and figures
 pub mod cli; // common flags, seeds, the exit-code-2 error path
 pub mod course; // the chapter programs: flags and the run of each chapter
+pub mod diagrams; // the lessons' conceptual diagrams (agent loop, backups, trust region, clip, RLHF vs GRPO, R1), drawn by every chapter run
 pub mod env; // environments behind one Gymnasium-like trait
 pub mod error; // the user-facing error type
 pub mod estimators; // GAE, explained variance, the k1/k3 KL estimators: shared by PG, TRPO, PPO, GRPO

@@ -100,7 +100,7 @@ impl RunContext {
     /// must be written before; the run's folder is then `final_dir`.
     pub fn finish<R: Row>(self, summary: &mut Summary, metrics: &Metrics<R>) -> Result<PathBuf> {
         // The lesson's diagrams are redrawn by every run, --quick too: they take milliseconds.
-        summary.figures.extend(crate::plot::diagrams::draw_for_chapter(self.chapter, &self.dir.dir)?);
+        summary.figures.extend(crate::diagrams::draw_for_chapter(self.chapter, &self.dir.dir)?);
         summary.wall_time_s = self.elapsed_s();
         metrics.write(&self.dir)?;
         summary.write(&self.dir)?;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use rl_sandbox::env::maze::{Action, Maze, Rewards};
-use rl_sandbox::plot::diagrams::{
+use rl_sandbox::diagrams::{
     backup_branches, clipped_objective, draw_for_chapter, trust_region_example, CLIP_EPS, DIAGRAMS,
 };
 

@@ -8,11 +8,10 @@
 
 mod bars;
 mod curves;
-pub mod diagrams;
 mod grid;
 mod legend;
 mod maze;
-mod style;
+pub(crate) mod style;
 
 pub use bars::{bars, bars_panels, Bars};
 pub use curves::{curves, curves_panels, moving_average, Band, CurvePlot};

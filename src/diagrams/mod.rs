@@ -15,7 +15,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{save, Figure, PlotError};
+use crate::plot::style::{save, Figure, PlotError};
 use crate::env::maze::{Maze, Rewards};
 
 pub use clipped::{clipped_objective, CLIP_EPS};
