@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rl_sandbox::env::maze::{Action, Maze, Rewards};
 use rl_sandbox::diagrams::{
     backup_branches, clipped_objective, draw_for_chapter, trust_region_example, CLIP_EPS, DIAGRAMS,
 };
+use rl_sandbox::env::maze::{Action, Maze, Rewards};
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rl-sandbox-diagrams-{name}-{}", std::process::id()));

@@ -15,8 +15,8 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plot::style::{save, Figure, PlotError};
 use crate::env::maze::{Maze, Rewards};
+use crate::plot::style::{save, Figure, PlotError};
 
 pub use clipped::{clipped_objective, CLIP_EPS};
 pub use mdp::{backup_branches, Branch};

@@ -141,6 +141,9 @@ const CH04: &[Label] = &[
     l("pendulum_eval_return_median", "Pendulum greedy evaluation return (median)", "", Fixed(1)),
     l("kl_final_return_median", "CartPole final return, PPO-KL (median)", "", Fixed(1)),
     l("kl_steps_to_475_median", "CartPole steps to 475, PPO-KL (median)", "steps", Count).or_not_reached(),
+    l("unclipped_final_return_median", "CartPole final return, unclipped surrogate (median)", "", Fixed(1)),
+    l("unclipped_steps_to_475_median", "CartPole steps to 475, unclipped surrogate (median)", "steps", Count)
+        .or_not_reached(),
     l("pg_final_return_median", "CartPole final return, policy gradient (median)", "", Fixed(1)),
     l("pg_steps_to_475_median", "CartPole steps to 475, policy gradient (median)", "steps", Count).or_not_reached(),
     l("speedup_steps_per_s_vs_python", "speed-up over the Python reference, steps per second", "×", Fixed(1)),
