@@ -234,6 +234,7 @@ pub struct TrpoRun {
     pub env_steps: u64,
     pub seconds: f64,
     pub policy: Mlp,
+    pub value: Mlp,
 }
 
 impl crate::rollout::LearningCurve for TrpoRun {
@@ -459,5 +460,6 @@ where
         episodes: std::mem::take(&mut venv.episodes),
         updates: logs,
         policy,
+        value,
     })
 }
