@@ -27,8 +27,10 @@ pub const MAX_EPISODES: usize = 1000;
 /// `--save`, `--load`, `--episodes`: flattened into chapters 2, 3 and 4.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct AgentFlags {
-    /// Save the trained agent of the first seed (policy and value weights as
-    /// <name>.safetensors, with <name>.json) into this folder
+    /// Save the trained agent into this folder: the first seed of the chapter's main
+    /// CartPole experiment (ch02: REINFORCE with baseline, ch03: TRPO, ch04: PPO-clip,
+    /// and ch04's first Pendulum seed), policy and value weights as
+    /// cartpole.safetensors (pendulum.safetensors) with a .json beside each
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
     /// Evaluate and animate an agent saved with --save, without training (training
@@ -36,9 +38,23 @@ pub struct AgentFlags {
     /// to <out>/<chapter>-load/)
     #[arg(long, value_name = "DIR", conflicts_with = "save")]
     pub load: Option<PathBuf>,
-    /// Episodes of the --load evaluation [1, 1000]
-    #[arg(long, value_name = "N", requires = "load")]
+    /// Episodes of the --load evaluation (needs --load) [1, 1000] [default: 10]
+    #[arg(long, value_name = "N")]
     pub episodes: Option<usize>,
+}
+
+impl AgentFlags {
+    /// A training run refuses `--episodes`: it only counts `--load`'s evaluation.
+    pub fn validate(&self) -> Result<()> {
+        match self.episodes {
+            Some(n) if self.load.is_none() => Err(crate::error::Error::invalid(
+                "--episodes",
+                n,
+                "counts the episodes of --load DIR's evaluation, and --load is not given",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// An environment an agent can be saved for.
@@ -92,6 +108,12 @@ impl Recorded {
             Recorded::Pendulum(e) => e.total(),
         }
     }
+}
+
+/// Reads the agent of `task` saved by `chapter` from `dir`, checked (see
+/// [`saved::load`]).
+pub fn load(dir: &std::path::Path, chapter: &str, task: Task) -> Result<(Agent, saved::AgentMeta)> {
+    saved::load(dir, task.file(), &task.expect(chapter))
 }
 
 /// With `--save`, writes `agent` (trained on `task` by `algorithm` with `seed`) into
@@ -176,10 +198,7 @@ pub fn replay(chapter: &str, common: &CommonArgs, flags: &AgentFlags, tasks: &[T
     let n = flags.episodes.unwrap_or(10);
     check_count("--episodes", n as u64, 1, MAX_EPISODES as u64)?;
     let dir = flags.load.clone().unwrap_or_default();
-    let agents = tasks
-        .iter()
-        .map(|&t| saved::load(&dir, t.file(), &t.expect(chapter)).map(|a| (t, a)))
-        .collect::<Result<Vec<_>>>()?;
+    let agents = tasks.iter().map(|&t| load(&dir, chapter, t).map(|a| (t, a))).collect::<Result<Vec<_>>>()?;
     let started = std::time::Instant::now();
     let out = RunDir::create(&common.out, &format!("{chapter}-load"))?;
     let mut summary = Summary::new(

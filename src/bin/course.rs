@@ -94,18 +94,18 @@ fn report_section(s: &Summary) -> String {
         md.push_str(&format!("| {k} | {v} |\n"));
     }
     md.push('\n');
-    for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+    for f in s.figures.iter().filter(|f| f.ends_with(".png") || f.ends_with(".gif")) {
         md.push_str(&format!("![{f}]({}/{f})\n", s.chapter));
     }
     md.push('\n');
     md
 }
 
-/// Copies a chapter's PNG figures to assets/figures/<chapter>/ for the lessons.
+/// Copies a chapter's PNG figures and GIF animations to assets/figures/<chapter>/ for the lessons.
 fn copy_figures(out: &Path, s: &Summary) -> Result<()> {
     let dest = Path::new("assets/figures").join(&s.chapter);
     std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
-    for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+    for f in s.figures.iter().filter(|f| f.ends_with(".png") || f.ends_with(".gif")) {
         let from = out.join(&s.chapter).join(f);
         std::fs::copy(&from, dest.join(f)).map_err(|e| Error::io(&from, e))?;
     }

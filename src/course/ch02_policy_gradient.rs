@@ -66,6 +66,7 @@ impl ChapterArgs for Args {
             cartpole.validate_ranges()?;
         }
         self.maze.validate()?;
+        self.agent.validate()?;
         self.cartpole.validate()
     }
 

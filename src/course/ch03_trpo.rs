@@ -64,6 +64,7 @@ impl ChapterArgs for Args {
     }
 
     fn validate(&self) -> Result<()> {
+        self.agent.validate()?;
         self.step_sizes.validate(&self.trpo)
     }
 

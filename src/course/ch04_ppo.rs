@@ -76,6 +76,7 @@ impl ChapterArgs for Args {
     }
 
     fn validate(&self) -> Result<()> {
+        self.agent.validate()?;
         self.ppo.validate()
     }
 
