@@ -469,13 +469,13 @@ pub struct EvaluatedRun {
     /// The Gaussian policy's final σ (Pendulum only).
     pub final_std: Option<f64>,
     /// The trained policy and critic (to watch, or to save with `--save`).
-    pub agent: Agent,
+    pub agent: Box<Agent>,
 }
 
 impl EvaluatedRun {
     fn new<A>(run: PpoRun<A>, eval: Vec<f64>, final_std: Option<f64>, agent: Agent) -> EvaluatedRun {
         let (episodes, updates, env_steps, seconds) = (run.episodes, run.updates, run.env_steps, run.seconds);
-        EvaluatedRun { episodes, updates, env_steps, seconds, eval, final_std, agent }
+        EvaluatedRun { episodes, updates, env_steps, seconds, eval, final_std, agent: Box::new(agent) }
     }
 
     /// Steps to the CartPole target (NaN: not reached).
