@@ -299,7 +299,7 @@ fn draw_pendulum<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, theta: f64, 
     // The torque: an arc around the pivot, its length the torque's share of the largest.
     let torque = torque.clamp(-1.0, 1.0);
     if torque.abs() > 0.02 {
-        let r = 30.0;
+        let r = 45.0;
         let sweep = torque * 1.5 * std::f64::consts::PI;
         let arc: Vec<(i32, i32)> = (0..=24)
             .map(|i| {
@@ -307,7 +307,7 @@ fn draw_pendulum<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, theta: f64, 
                 (cx + (r * a.cos()).round() as i32, cy - (r * a.sin()).round() as i32)
             })
             .collect();
-        area.draw(&PathElement::new(arc, color(1).stroke_width(4)))?;
+        area.draw(&PathElement::new(arc, color(1).stroke_width(5)))?;
     }
     // theta = 0 is upright; counter-clockwise positive, as in Gymnasium.
     let end = (cx - (f64::from(len) * theta.sin()).round() as i32, cy - (f64::from(len) * theta.cos()).round() as i32);
