@@ -3,6 +3,7 @@
 //! The library holds everything the chapter binaries share; each chapter's `main.rs`
 //! only parses flags, calls into here, plots and reports.
 
+pub mod agent; // watch, keep and reload a trained agent: animations, --save, --load
 pub mod book; // the book of a run: the lessons as HTML pages with MathML, this run's numbers and figures
 pub mod cli; // common flags, seeds, the exit-code-2 error path
 pub mod course; // the chapter programs: flags and the run of each chapter

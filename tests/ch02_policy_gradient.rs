@@ -468,7 +468,7 @@ fn binary_writes_its_outputs_and_is_deterministic() {
     assert_eq!(h.env_steps, 20_000);
     assert_eq!(sa["chapter"], "ch02-policy-gradient");
     assert_eq!(sa["hyperparameters"]["shift"], 50.0);
-    assert_eq!(common::assert_figures(&a.join("ch02-policy-gradient"), &sa), 12);
+    assert_eq!(common::assert_figures(&a.join("ch02-policy-gradient"), &sa), 13);
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }

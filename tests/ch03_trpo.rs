@@ -180,7 +180,7 @@ fn binary_writes_its_outputs_and_is_deterministic() {
             .collect()
     };
     assert_eq!(csv(&a), csv(&b));
-    assert_eq!(common::assert_figures(&a.join("ch03-trpo"), &serde_json::to_value(&sa).unwrap()), 8);
+    assert_eq!(common::assert_figures(&a.join("ch03-trpo"), &serde_json::to_value(&sa).unwrap()), 9);
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }

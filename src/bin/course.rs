@@ -125,7 +125,7 @@ fn report_section(s: &Summary) -> String {
         md.push_str(&format!("| {} | {} | `{}` |\n", shown.label, shown.value, shown.key));
     }
     md.push('\n');
-    for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+    for f in s.figures.iter().filter(|f| f.ends_with(".png") || f.ends_with(".gif")) {
         md.push_str(&format!("![{f}]({}/{f})\n", s.chapter));
     }
     md.push('\n');

@@ -109,6 +109,8 @@ pub fn run(mut args: Args) -> Result<Summary> {
     figures.extend(figures::q_error(&ctx.dir, &step_size, flags.slip)?);
     figures.extend(figures::q_table(&ctx.dir, &task, (&decaying[0], seeds[0]), (&greedy_only[stuck], seeds[stuck]))?);
     figures.extend(figures::optimal_paths(&ctx.dir, &task, &census)?);
+    let greedy = |s: &usize, _: &mut _| decaying[0].q.argmax(*s);
+    figures.extend(crate::agent::maze_before_after(&ctx.dir.dir, &task, seeds[0], "greedy after Q-learning", greedy)?);
 
     // The headline.
     let names = |p: &[usize]| p.iter().map(|&s| task.maze.name(s)).collect::<Vec<_>>();

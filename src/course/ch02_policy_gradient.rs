@@ -9,6 +9,7 @@
 //!
 //! The lesson (chapters/02-policy-gradient/README.md) explains every number and figure.
 
+use crate::agent::{self, AgentFlags, Task};
 use crate::cli::CommonArgs;
 use crate::error::Result;
 use crate::pg::experiments::{self as exp, CartPoleFlags, MazeReinforceFlags, ReinforceRow, ShiftedEstimator};
@@ -34,6 +35,9 @@ pub struct Args {
     #[command(flatten)]
     #[serde(flatten)]
     pub cartpole: CartPoleFlags,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub agent: AgentFlags,
     /// The flags as given, before `--quick` shortened them: their ranges are checked too.
     #[arg(skip)]
     #[serde(skip)]
@@ -62,6 +66,7 @@ impl ChapterArgs for Args {
             cartpole.validate_ranges()?;
         }
         self.maze.validate()?;
+        self.agent.validate()?;
         self.cartpole.validate()
     }
 
@@ -98,6 +103,9 @@ pub struct Headline {
 
 /// Runs the chapter and writes `<out>/ch02-policy-gradient/`.
 pub fn run(mut args: Args) -> Result<Summary> {
+    if args.agent.load.is_some() {
+        return agent::replay(CHAPTER, &args.common, &args.agent, &[Task::CartPole]);
+    }
     let ctx = RunContext::start(&mut args)?;
     let (maze, seeds) = (&args.maze, &ctx.seeds);
     let cartpole_seeds = args.cartpole.seeds(args.common.seed);
@@ -117,6 +125,8 @@ pub fn run(mut args: Args) -> Result<Summary> {
     figures.extend(figures::gradient_variance(&ctx.dir, &variance, batches, maze.maze_batch, updates)?);
     figures.extend(figures::maze_policy(&ctx.dir, &task.maze, &variants, &maze_runs, seeds)?);
     figures.extend(figures::cartpole(&ctx.dir, &cartpole, args.cartpole.cartpole_steps, args.cartpole.max_grad_norm)?);
+    figures.extend(exp::watch_maze(&ctx.dir.dir, &task, &variants, &maze_runs, seeds[0])?);
+    exp::save_cartpole(CHAPTER, &cartpole, &cartpole_seeds, &args.agent)?;
 
     // The headline: maze scores are means over seeds of the exact evaluation.
     let maze_mean = |e: Estimator, shifted: bool, f: fn(&exp::TabularReinforceRun) -> f64| {
@@ -154,18 +164,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     exp::print_maze(&variants, &maze_runs);
     exp::print_variance(&variance, maze.shift);
     exp::print_cartpole(&cartpole, args.cartpole.cartpole_steps);
-    summary.print_headline(
-        "Headline",
-        &[
-            "maze_success_rate",
-            "maze_shortest_path_rate",
-            "baseline_variance_ratio",
-            "baseline_variance_ratio_shifted",
-            "cartpole_final_return_median",
-            "cartpole_steps_to_475_median",
-            "env_steps",
-        ],
-    );
+    summary.print_headline("Headline", &exp::HEADLINE_KEYS);
     crate::say!("\nwrote {}", dir.display());
     Ok(summary)
 }

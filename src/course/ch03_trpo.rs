@@ -8,6 +8,7 @@
 //!
 //! The lesson (chapters/03-trpo/README.md) explains every number and figure.
 
+use crate::agent::{self, AgentFlags, Task};
 use crate::cli::CommonArgs;
 use crate::error::Result;
 use crate::report::{print_table, Summary};
@@ -35,6 +36,9 @@ pub struct Args {
     #[command(flatten)]
     #[serde(flatten)]
     pub step_sizes: StepSizeFlags,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub agent: AgentFlags,
 }
 
 impl ChapterArgs for Args {
@@ -60,6 +64,7 @@ impl ChapterArgs for Args {
     }
 
     fn validate(&self) -> Result<()> {
+        self.agent.validate()?;
         self.step_sizes.validate(&self.trpo)
     }
 
@@ -71,6 +76,9 @@ impl ChapterArgs for Args {
 
 /// Runs the chapter and writes `<out>/ch03-trpo/`.
 pub fn run(mut args: Args) -> Result<Summary> {
+    if args.agent.load.is_some() {
+        return agent::replay(CHAPTER, &args.common, &args.agent, &[Task::CartPole]);
+    }
     let ctx = RunContext::start(&mut args)?;
     args.step_sizes.compare_seeds = args.step_sizes.compare_seeds.min(ctx.seeds.len());
     let mut summary = ctx.summary(&args);
@@ -79,6 +87,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     let by_rule = experiments.by_rule();
     summary.figures = figure_trpo(&ctx.dir, &args.trpo, &experiments.trpo())?;
     summary.figures.extend(figure_step_sizes(&ctx.dir, &args.trpo, &by_rule)?);
+    summary.figures.extend(experiments.watch_and_save(&ctx.dir.dir, CHAPTER, &args.agent)?);
     summary.set_headline(&experiments.headline(&args.trpo))?;
     summary.details = experiments.details();
     let dir = ctx.finish(&mut summary, &experiments.metrics())?;

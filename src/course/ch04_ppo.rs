@@ -13,6 +13,7 @@
 //!
 //! The lesson (chapters/04-ppo/README.md) explains every number and figure.
 
+use crate::agent::{self, AgentFlags, Task};
 use crate::cli::CommonArgs;
 use crate::error::Result;
 use crate::ppo::bias_variance::LambdaStats;
@@ -40,6 +41,9 @@ pub struct Args {
     #[command(flatten)]
     #[serde(flatten)]
     pub ppo: PpoExperimentFlags,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub agent: AgentFlags,
 }
 
 impl ChapterArgs for Args {
@@ -73,6 +77,7 @@ impl ChapterArgs for Args {
     }
 
     fn validate(&self) -> Result<()> {
+        self.agent.validate()?;
         self.ppo.validate()
     }
 
@@ -84,6 +89,9 @@ impl ChapterArgs for Args {
 
 /// Runs the chapter and writes `<out>/ch04-ppo/`.
 pub fn run(mut args: Args) -> Result<Summary> {
+    if args.agent.load.is_some() {
+        return agent::replay(CHAPTER, &args.common, &args.agent, &[Task::CartPole, Task::Pendulum]);
+    }
     let ctx = RunContext::start(&mut args)?;
     let mut summary = ctx.summary(&args);
 
@@ -98,6 +106,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
     ] {
         summary.figures.extend(figure(&ctx.dir, &exps)?);
     }
+    summary.figures.extend(exps.watch_and_save(&ctx.dir.dir, CHAPTER, &args.agent)?);
     summary.set_headline(&exps.headline())?;
     summary.details = exps.details();
     let dir = ctx.finish(&mut summary, &exps.metrics())?;

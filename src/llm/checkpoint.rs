@@ -51,12 +51,7 @@ pub fn meta_path(weights: &Path) -> PathBuf {
     weights.with_extension("json")
 }
 
-fn invalid(path: &Path, msg: impl Into<String>) -> Error {
-    // One line: a candle error may carry a backtrace on the lines after its message.
-    let msg: String = msg.into();
-    let line = msg.lines().next().unwrap_or("").trim_end().to_string();
-    Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidData, line))
-}
+use crate::nn::saved::{invalid_file as invalid, read_limited};
 
 /// Writes `weights` (.safetensors) and its JSON beside it.
 pub fn save(model: &Gpt, tokenizer: &Tokenizer, info: serde_json::Value, weights: &Path) -> Result<()> {
@@ -87,25 +82,6 @@ const MAX_HEADER_BYTES: u64 = 16 << 20;
 pub fn prompt_tokens(tokenizer: &Tokenizer) -> usize {
     let longest = super::task::Problem { a: super::task::HIGH - 1, b: super::task::HIGH - 1 };
     tokenizer.encode(&super::task::r1_prompt(&longest.question())).map(|t| t.len()).unwrap_or(0)
-}
-
-/// Reads at most `limit` bytes of `path`, refusing a longer file.
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
-        return Err(invalid(path, "not a regular file"));
-    }
-    if len > limit {
-        return Err(invalid(path, format!("{len} bytes, more than a checkpoint's config may have ({limit})")));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(invalid(path, format!("more than {limit} bytes")));
-    }
-    Ok(bytes)
 }
 
 /// Reads and checks the JSON half of a checkpoint: a config, the tokenizer's
@@ -139,64 +115,9 @@ pub fn load_meta(weights: &Path, tokenizer: &Tokenizer) -> Result<CheckpointMeta
 /// the 8-byte header length, the JSON header, every tensor's name, dtype (F32), shape
 /// and byte range, and the file's length.
 pub fn check_header(weights: &Path, config: &GptConfig) -> Result<()> {
-    use std::io::Read;
-    let bad = |msg: String| invalid(weights, format!("not a readable safetensors file ({msg})"));
-    let mut file = std::fs::File::open(weights).map_err(|e| Error::io(weights, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(weights, e))?;
-    if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    let len = meta.len();
-    let mut prefix = [0u8; 8];
-    file.read_exact(&mut prefix).map_err(|_| bad(format!("{len} bytes, shorter than the 8-byte header length")))?;
-    let n = u64::from_le_bytes(prefix);
-    if n > MAX_HEADER_BYTES || n > len - 8 {
-        return Err(bad(format!("a header of {n} bytes in a file of {len}")));
-    }
-    let mut header = vec![0u8; n as usize];
-    file.read_exact(&mut header).map_err(|e| bad(e.to_string()))?;
-    #[derive(Deserialize)]
-    struct Entry {
-        dtype: String,
-        shape: Vec<usize>,
-        data_offsets: (u64, u64),
-    }
-    let mut entries: HashMap<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
-    entries.remove("__metadata__");
-    let data = len - 8 - n;
-    let expected = config.param_shapes();
-    let mut total = 0u64;
-    for (name, shape) in &expected {
-        let value = entries.remove(name).ok_or_else(|| invalid(weights, format!("tensor '{name}' is missing")))?;
-        let e: Entry = serde_json::from_value(value).map_err(|e| bad(format!("tensor '{name}': {e}")))?;
-        if e.dtype != "F32" || &e.shape != shape {
-            return Err(invalid(
-                weights,
-                format!("tensor '{name}' has shape {:?} ({}), the config needs {shape:?} (F32)", e.shape, e.dtype),
-            ));
-        }
-        let bytes = shape.iter().product::<usize>() as u64 * 4;
-        let (a, b) = e.data_offsets;
-        if a > b || b > data || b - a != bytes {
-            return Err(bad(format!("tensor '{name}' has bytes {a}..{b} of {data}, needs {bytes}")));
-        }
-        total += bytes;
-    }
-    if let Some(name) = entries.keys().next() {
-        return Err(invalid(
-            weights,
-            format!(
-                "tensor '{name}' is not part of the model ({} tensors, the config needs {})",
-                expected.len() + entries.len(),
-                expected.len()
-            ),
-        ));
-    }
-    if total != data {
-        return Err(bad(format!("{data} bytes of tensor data, the header describes {total}")));
-    }
-    Ok(())
+    let expected: Vec<(String, &str, Vec<usize>)> =
+        config.param_shapes().into_iter().map(|(name, shape)| (name, "F32", shape)).collect();
+    crate::nn::saved::check_safetensors_header(weights, &expected, "the config", MAX_HEADER_BYTES)
 }
 
 /// Reads a checkpoint, checking it against the tokenizer and the config before

@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// The non-linearity between layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     Tanh,
@@ -80,6 +80,23 @@ impl Mlp {
             layers.push((Var::from_tensor(&w)?, Var::from_tensor(&b)?));
         }
         Ok(Mlp { layers, activation, sizes: sizes.to_vec() })
+    }
+
+    /// An MLP from its weights, (weight `[in, out]`, bias `[out]`) per layer, as
+    /// [`Mlp::vars`] lists them (a saved agent: see [`crate::nn::saved`]). The shapes
+    /// must chain; the caller has checked them.
+    pub fn from_tensors(layers: Vec<(Tensor, Tensor)>, activation: Activation) -> candle_core::Result<Mlp> {
+        let mut sizes = vec![layers.first().map_or(Ok(0), |(w, _)| w.dim(0))?];
+        let mut vars = Vec::new();
+        for (w, b) in layers {
+            sizes.push(w.dim(1)?);
+            vars.push((Var::from_tensor(&w)?, Var::from_tensor(&b)?));
+        }
+        Ok(Mlp { layers: vars, activation, sizes })
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     /// x `[N, inputs]` → `[N, outputs]`.

@@ -13,6 +13,7 @@ pub mod gaussian;
 pub mod mlp;
 pub mod optim;
 pub mod policy;
+pub mod saved;
 pub mod value;
 
 pub use gaussian::{gaussian_entropy, gaussian_log_prob, gaussian_log_prob_plain, sample_gaussian};

@@ -11,6 +11,7 @@
 use super::neural::{self, NeuralConfig, NeuralRun};
 use super::tabular::{self, PolicyEvaluation, SoftmaxPolicy, TabularConfig, UpdateRecord};
 use super::Estimator;
+use crate::agent::{self, AgentFlags, Task};
 use crate::env::cartpole::CartPole;
 use crate::env::maze::{Maze, Rewards, ACTIONS};
 use crate::error::{check_range, Error, Result};
@@ -697,6 +698,46 @@ pub fn details(
         },
     })
 }
+
+/// `maze_walk.gif`: a walk of the uniform policy (where training starts) and one of the
+/// trained policy with the baseline (unshifted) of the first seed, actions sampled.
+pub fn watch_maze(
+    dir: &std::path::Path,
+    task: &MazeTask,
+    variants: &[ShiftedEstimator],
+    runs: &[Vec<TabularReinforceRun>],
+    seed: u64,
+) -> Result<Vec<String>> {
+    let v = variants.iter().position(|v| v.estimator == Estimator::Baseline && !v.shifted()).unwrap_or(0);
+    let Some(run) = runs.get(v).and_then(|r| r.first()) else { return Ok(vec![]) };
+    let caption = "trained REINFORCE (baseline), sampled";
+    agent::maze_before_after(dir, task, seed, caption, |&s, rng| run.policy.sample(s, rng))
+}
+
+/// With `--save`, saves the CartPole agent with a baseline (policy and value network)
+/// of the first seed.
+pub fn save_cartpole(chapter: &str, runs: &CartPoleRuns, seeds: &[u64], flags: &AgentFlags) -> Result<()> {
+    let (Some(run), Some(&seed)) = (runs.with.first(), seeds.first()) else { return Ok(()) };
+    agent::save(
+        flags,
+        chapter,
+        Task::CartPole,
+        "REINFORCE with baseline",
+        seed,
+        &agent::categorical(&run.policy, Some(&run.value)),
+    )
+}
+
+/// The headline keys the chapter prints.
+pub const HEADLINE_KEYS: [&str; 7] = [
+    "maze_success_rate",
+    "maze_shortest_path_rate",
+    "baseline_variance_ratio",
+    "baseline_variance_ratio_shifted",
+    "cartpole_final_return_median",
+    "cartpole_steps_to_475_median",
+    "env_steps",
+];
 
 /// Prints how the final maze policies of every variant do (mean over seeds).
 pub fn print_maze(variants: &[ShiftedEstimator], runs: &[Vec<TabularReinforceRun>]) {

@@ -108,6 +108,8 @@ pub struct NeuralRun {
     pub env_steps: u64,
     pub seconds: f64,
     pub policy: Mlp,
+    /// The learned baseline (untrained when the run had no baseline).
+    pub value: Mlp,
 }
 
 impl crate::rollout::LearningCurve for NeuralRun {
@@ -258,6 +260,7 @@ where
         updates: logs,
         seconds: started.elapsed().as_secs_f64(),
         policy,
+        value,
     })
 }
 

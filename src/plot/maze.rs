@@ -4,7 +4,8 @@ use super::{CellKind, Dir, GridCell, GridPicture};
 use crate::env::maze::{Action, Cell, Maze, ACTIONS};
 use crate::tabular::QTable;
 
-fn kind(cell: Cell) -> CellKind {
+/// How a maze cell is drawn.
+pub fn cell_kind(cell: Cell) -> CellKind {
     match cell {
         Cell::Free => CellKind::Free,
         Cell::Wall => CellKind::Wall,
@@ -23,7 +24,7 @@ fn dir(a: Action) -> Dir {
 }
 
 fn blank(maze: &Maze, s: usize) -> GridCell {
-    GridCell { kind: kind(maze.cell(s)), name: maze.name(s), value: None, arrows: vec![], q: None }
+    GridCell { kind: cell_kind(maze.cell(s)), name: maze.name(s), value: None, arrows: vec![], q: None }
 }
 
 /// The maze with a Q-table: colour = max_a Q(s,a), arrows = greedy actions (several

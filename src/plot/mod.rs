@@ -6,6 +6,7 @@
 //! Text is drawn with DejaVu Sans embedded in the binary, so no system font library
 //! is needed at build or run time.
 
+pub mod animation;
 mod bars;
 mod curves;
 mod grid;
@@ -13,9 +14,10 @@ mod legend;
 mod maze;
 pub(crate) mod style;
 
+pub use animation::{animation, Animation, Scene, Shot};
 pub use bars::{bars, bars_panels, Bars};
 pub use curves::{curves, curves_panels, moving_average, Band, CurvePlot};
 pub use curves::{curves_panels_with, CurveOptions, Spread};
 pub use grid::{grid, grid_panels, CellKind, Dir, GridCell, GridPicture};
-pub use maze::{maze_picture, path_picture};
+pub use maze::{cell_kind, maze_picture, path_picture};
 pub use style::{color, PlotError};

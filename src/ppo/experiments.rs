@@ -11,6 +11,7 @@
 
 use super::bias_variance::{lambda_return_bias_variance, LambdaStats};
 use super::{Actor, Categorical, Gaussian, Objective, PpoConfig, PpoRun, PpoUpdateLog};
+use crate::agent::{self, AgentFlags, Task};
 use crate::cli::MAX_SEEDS;
 use crate::env::cartpole::CartPole;
 use crate::env::pendulum::Pendulum;
@@ -18,6 +19,7 @@ use crate::env::Env;
 use crate::error::{check_range, Error, Result};
 use crate::jobs::{self, SharedProgress};
 use crate::nn::candle_error;
+use crate::nn::saved::Agent;
 use crate::ppo::train::{FlagNames, MAX_ENVS, MAX_EPOCHS, MAX_STEPS_PER_ENV, MAX_TOTAL_STEPS, MAX_WIDTH};
 use crate::report::Metrics;
 use crate::rollout::{self, check_count, median_reached, EpisodeLog, Knob, LearningCurve, UpdateHistory};
@@ -456,8 +458,9 @@ impl PpoJob {
     }
 }
 
-/// What a training run leaves for the report: its logs and its deterministic
-/// evaluation (the policy itself dropped, so CartPole and Pendulum runs share a type).
+/// What a training run leaves for the report: its logs, its deterministic evaluation,
+/// and the trained networks as a saved-agent value (so CartPole and Pendulum runs share
+/// a type).
 #[derive(Clone, Debug)]
 pub struct EvaluatedRun {
     pub episodes: Vec<EpisodeLog>,
@@ -468,12 +471,14 @@ pub struct EvaluatedRun {
     pub eval: Vec<f64>,
     /// The Gaussian policy's final σ (Pendulum only).
     pub final_std: Option<f64>,
+    /// The trained policy and critic (to watch, or to save with `--save`).
+    pub agent: Box<Agent>,
 }
 
 impl EvaluatedRun {
-    fn new<A>(run: PpoRun<A>, eval: Vec<f64>, final_std: Option<f64>) -> EvaluatedRun {
+    fn new<A>(run: PpoRun<A>, eval: Vec<f64>, final_std: Option<f64>, agent: Agent) -> EvaluatedRun {
         let (episodes, updates, env_steps, seconds) = (run.episodes, run.updates, run.env_steps, run.seconds);
-        EvaluatedRun { episodes, updates, env_steps, seconds, eval, final_std }
+        EvaluatedRun { episodes, updates, env_steps, seconds, eval, final_std, agent: Box::new(agent) }
     }
 
     /// Steps to the CartPole target (NaN: not reached).
@@ -573,6 +578,21 @@ impl PpoExperiments {
 
     pub fn pendulum(&self) -> Vec<&EvaluatedRun> {
         self.runs(|j| matches!(j, PpoJob::Pendulum { .. }))
+    }
+
+    /// The first seed's trained agents, watched (`cartpole.gif`: before and after
+    /// training; `pendulum.gif`) and, with `--save`, saved; returns the GIFs' names.
+    pub fn watch_and_save(&self, dir: &std::path::Path, chapter: &str, flags: &AgentFlags) -> Result<Vec<String>> {
+        let mut figures = Vec::new();
+        if let (Some(run), Some(&seed)) = (self.cartpole(Objective::Clip).first(), self.seeds.first()) {
+            figures.extend(agent::cartpole_before_after(dir, "PPO", seed, &run.agent.policy)?);
+            agent::save(flags, chapter, Task::CartPole, "PPO-clip", seed, &run.agent)?;
+        }
+        if let (Some(run), Some(&seed)) = (self.pendulum().first(), pendulum_seeds(&self.flags, &self.seeds).first()) {
+            figures.extend(agent::pendulum_trained(dir, "PPO", seed, &run.agent)?);
+            agent::save(flags, chapter, Task::Pendulum, "PPO-clip", seed, &run.agent)?;
+        }
+        Ok(figures)
     }
 
     /// The bias and variance of the λ-returns per λ, one list per seed.
@@ -802,7 +822,8 @@ fn run_job(flags: &PpoExperimentFlags, job: &PpoJob, tick: impl FnMut(usize, usi
             let actor = cartpole_actor(&cfg, &mut rng)?;
             let run = ppo::train(cartpoles(cfg.n_envs), actor, &cfg, &mut rng, tick)?;
             let eval = ppo::evaluate(&mut CartPole::new(), &run.actor, flags.eval_episodes, &mut rng::seeded(seed, 2))?;
-            Ok(PpoJobResult::Run(EvaluatedRun::new(run, eval, None)))
+            let agent = Agent { policy: run.actor.net.clone(), log_std: None, value: Some(run.critic.clone()) };
+            Ok(PpoJobResult::Run(EvaluatedRun::new(run, eval, None, agent)))
         }
         PpoJob::Pendulum { seed } => {
             let mut rng = rng::seeded(seed, 3);
@@ -813,7 +834,9 @@ fn run_job(flags: &PpoExperimentFlags, job: &PpoJob, tick: impl FnMut(usize, usi
             let run = ppo::train(envs, actor, &cfg, &mut rng, tick)?;
             let eval = ppo::evaluate(&mut Pendulum::new(), &run.actor, flags.eval_episodes, &mut rng::seeded(seed, 4))?;
             let std = run.actor.std().map_err(&c)?;
-            Ok(PpoJobResult::Run(EvaluatedRun::new(run, eval, Some(std))))
+            let log_std = Some(run.actor.log_std.as_tensor().to_vec1::<f32>().map_err(&c)?);
+            let agent = Agent { policy: run.actor.mean.clone(), log_std, value: Some(run.critic.clone()) };
+            Ok(PpoJobResult::Run(EvaluatedRun::new(run, eval, Some(std), agent)))
         }
         PpoJob::BiasVariance { seed } => {
             bias_variance_on_cartpole(flags, &cfg, seed, tick).map(PpoJobResult::BiasVariance)

@@ -61,11 +61,12 @@ pub fn index_html(out: &Path, summaries: &[(Summary, String)]) -> String {
             ));
         }
         html.push_str("</table>\n");
-        for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+        for f in s.figures.iter().filter(|f| f.ends_with(".png") || f.ends_with(".gif")) {
+            let mime = if f.ends_with(".gif") { "gif" } else { "png" };
             let path = out.join(&s.chapter).join(f);
             match std::fs::read(&path) {
                 Ok(bytes) => html.push_str(&format!(
-                    "<figure><img alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>\n",
+                    "<figure><img alt=\"{0}\" src=\"data:image/{mime};base64,{1}\"><figcaption>{0}</figcaption></figure>\n",
                     escape(f),
                     base64(&bytes)
                 )),

@@ -4,6 +4,7 @@
 //!    a large fixed step, a line search on the surrogate, and a trust region, next to
 //!    TRPO's natural-gradient step, on the first seeds.
 
+use crate::agent::{self, AgentFlags, Task};
 use crate::env::cartpole::CartPole;
 use crate::error::{check_range, Result};
 use crate::jobs::{self, SharedProgress};
@@ -241,6 +242,14 @@ impl TrpoExperiments {
     /// The TRPO run of every seed.
     pub fn trpo(&self) -> Vec<&TrpoRun> {
         self.runs[..self.seeds.len()].iter().collect()
+    }
+
+    /// The first seed's TRPO agent, watched before and after training (`cartpole.gif`)
+    /// and, with `--save`, saved; returns the GIF's name.
+    pub fn watch_and_save(&self, dir: &std::path::Path, chapter: &str, flags: &AgentFlags) -> Result<Vec<String>> {
+        let (Some(run), Some(&seed)) = (self.trpo().first().copied(), self.seeds.first()) else { return Ok(vec![]) };
+        agent::save(flags, chapter, Task::CartPole, "TRPO", seed, &agent::categorical(&run.policy, Some(&run.value)))?;
+        agent::cartpole_before_after(dir, "TRPO", seed, &run.policy)
     }
 
     /// The runs of each rule of the step-size experiment (TRPO last), on the first seeds.

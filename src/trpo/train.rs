@@ -237,6 +237,7 @@ pub struct TrpoRun {
     pub env_steps: u64,
     pub seconds: f64,
     pub policy: Mlp,
+    pub value: Mlp,
 }
 
 impl crate::rollout::LearningCurve for TrpoRun {
@@ -470,5 +471,6 @@ where
         episodes: std::mem::take(&mut venv.episodes),
         updates: logs,
         policy,
+        value,
     })
 }
