@@ -118,8 +118,12 @@ fn unknown_chapter_is_refused() {
 /// a file.
 #[test]
 fn lesson_links_resolve() {
-    let mut pages =
-        vec![root().join("README.md"), root().join("chapters/README.md"), root().join("chapters/SUMMARY.md")];
+    let mut pages = vec![
+        root().join("README.md"),
+        root().join("chapters/README.md"),
+        root().join("chapters/SUMMARY.md"),
+        root().join("chapters/GLOSSARY.md"),
+    ];
     pages.extend(chapter_dirs().into_iter().map(|(_, dir)| dir.join("README.md")));
     for page in pages {
         let text = read(&page);
@@ -146,9 +150,11 @@ fn the_book_lists_every_lesson() {
     }
 }
 
-/// Every written lesson follows the course's lesson structure: title and commands, goals,
-/// at least three numbered equations, pseudocode, a map from every equation to the code,
-/// its figures, its outputs, and exercises with a hint each.
+/// Every written lesson follows the course's lesson structure: title and commands, a link to
+/// the glossary, goals, quick facts, at least three numbered equations, pseudocode, a map
+/// from every equation to the code, its figures, its outputs, what can go wrong and where
+/// to look, exercises (each marked flags-only or code, with a hint and a worked solution)
+/// and references.
 #[test]
 fn every_lesson_has_the_lesson_structure() {
     let mut problems = Vec::new();
@@ -166,10 +172,18 @@ fn every_lesson_has_the_lesson_structure() {
 #[test]
 fn the_structure_check_finds_missing_parts() {
     let good = "# Chapter 9: Test\n\n```sh\ncargo run --release --bin ch09-test\ncargo run --release --bin ch09-test -- --quick\ncargo run --release --bin ch09-test -- --help\n```\n\n\
-        ## What you will learn\n\n- a\n\n$$a \\tag{1}$$\n\n$$b \\tag{2}$$\n\n$$c \\tag{3}$$\n\n\
+        Notation: the [glossary](../GLOSSARY.md).\n\n\
+        ## What you will learn\n\n- a\n\n\
+        ## Quick facts\n\n| | |\n|---|---|\n| **On- or off-policy** | on |\n| **Action space** | discrete |\n| **Needs** | a critic |\n\n\
+        $$a \\tag{1}$$\n\n$$b \\tag{2}$$\n\n$$c \\tag{3}$$\n\n\
         ## Pseudocode\n\n```text\nloop\n```\n\n## Where each equation lives in the code\n\n| eq | code |\n|---|---|\n| (1) | `f` |\n| (2)-(3) | `g` |\n\n\
         ![fig](../../assets/figures/ch09-test/a.png)\n\n## Outputs\n\n`summary.json`, `metrics.csv`\n\n\
-        ## Exercises\n\n1. One. *Hint: a.*\n2. Two.\n   *Hint: b.*\n3. Three. *Hint: c.*\n";
+        ## What can go wrong\n\n| symptom | cause | look at |\n|---|---|---|\n| a | b | `metrics.csv` column `x` |\n| c | d | e |\n| f | g | h |\n\n\
+        ## Exercises\n\n\
+        1. **[flags only]** One. *Hint: a.*\n\n   <details><summary>Solution</summary>\n\n   A.\n\n   </details>\n\
+        2. **[code: `m::f`]** Two.\n   *Hint: b.*\n   <details><summary>Solution</summary>\n   B.\n   </details>\n\
+        3. **[flags only]** Three. *Hint: c.* <details><summary>Solution</summary>C.</details>\n\n\
+        ## References\n\n- [A paper](https://arxiv.org/abs/1)\n";
     assert_eq!(lesson_problems("09-test", good), Vec::<String>::new());
     let broken = [
         ("# Chapter 9:", "# Chapter 8:"),
@@ -179,9 +193,22 @@ fn the_structure_check_finds_missing_parts() {
         ("| (2)-(3) | `g` |", "| (2) | `g` |"),
         ("ch09-test/a.png", "ch08/a.png"),
         ("`summary.json`, `metrics.csv`", "files"),
-        ("2. Two.\n   *Hint: b.*", "2. Two."),
-        ("3. Three. *Hint: c.*\n", ""),
+        ("2. **[code: `m::f`]** Two.\n   *Hint: b.*", "2. **[code: `m::f`]** Two."),
+        ("3. **[flags only]** Three. *Hint: c.* <details><summary>Solution</summary>C.</details>\n", ""),
         ("ch09-test -- --quick", "ch09-test -- --fast"),
+        ("](../GLOSSARY.md)", "](GLOSSARY.md)"),
+        ("## Quick facts", "## Facts"),
+        ("| **Needs** | a critic |", "| Needs | a critic |"),
+        ("| **Action space** | discrete |\n", ""),
+        ("## What can go wrong", "## Problems"),
+        ("| f | g | h |\n", ""),
+        ("`metrics.csv` column `x`", "the logs"),
+        ("1. **[flags only]** One.", "1. One."),
+        ("2. **[code: `m::f`]** Two.", "2. **[code]** Two."),
+        ("   A.\n\n   </details>\n", "   A.\n"),
+        ("<details><summary>Solution</summary>C.</details>", ""),
+        ("## References", "## Reading"),
+        ("(https://arxiv.org/abs/1)", "(paper.md)"),
     ];
     for (from, to) in broken {
         assert!(good.contains(from), "{from}");
@@ -252,9 +279,51 @@ fn lesson_problems(name: &str, text: &str) -> Vec<String> {
                 if !exercise.contains("*Hint:") {
                     problems.push(format!("exercise {} has no *Hint:*", n + 1));
                 }
+                let kind = exercise.split_once(". ").map_or("", |(_, rest)| rest);
+                if !kind.starts_with("**[flags only]**") && !kind.starts_with("**[code: `") {
+                    problems
+                        .push(format!("exercise {} must start with **[flags only]** or **[code: `function`]**", n + 1));
+                }
+                let solution = exercise.find("<details><summary>Solution</summary>");
+                if solution.is_none_or(|at| !exercise[at..].contains("</details>")) {
+                    problems.push(format!(
+                        "exercise {} has no worked solution in <details><summary>Solution</summary> ... </details>",
+                        n + 1
+                    ));
+                }
             }
         }
         None => problems.push("no `## Exercises`".into()),
+    }
+    if !text.contains("](../GLOSSARY.md)") {
+        problems.push("no link to the glossary (../GLOSSARY.md)".into());
+    }
+    match section("Quick facts") {
+        Some(s) => {
+            for row in ["On- or off-policy", "Action space", "Needs"] {
+                if !s.iter().any(|l| l.starts_with('|') && l.contains(&format!("**{row}**"))) {
+                    problems.push(format!("`## Quick facts` has no table row **{row}**"));
+                }
+            }
+        }
+        None => problems.push("no `## Quick facts`".into()),
+    }
+    match section("What can go wrong") {
+        Some(s) => {
+            let rows = s.iter().filter(|l| l.starts_with('|') && !l.contains("---")).count();
+            if rows < 4 {
+                problems.push(format!("`## What can go wrong` has {} rows, a header and 3 wanted", rows));
+            }
+            if !s.iter().any(|l| l.contains("metrics.csv") || l.contains(".png")) {
+                problems.push("`## What can go wrong` never says where to look (metrics.csv, a figure)".into());
+            }
+        }
+        None => problems.push("no `## What can go wrong`".into()),
+    }
+    match section("References") {
+        Some(s) if s.iter().any(|l| l.contains("](http")) => {}
+        Some(_) => problems.push("`## References` has no link".into()),
+        None => problems.push("no `## References`".into()),
     }
     problems
 }

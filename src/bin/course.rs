@@ -7,6 +7,7 @@
 use clap::Parser;
 use rl_sandbox::course::{Chapter, CHAPTERS};
 use rl_sandbox::error::{Error, Result};
+use rl_sandbox::report::lesson_numbers::{compare_runs, Summaries};
 use rl_sandbox::report::Summary;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,9 +26,15 @@ struct Args {
     /// Output folder.
     #[arg(long, default_value = "runs")]
     out: PathBuf,
-    /// Also copy the figures the lessons embed into assets/figures/.
+    /// Also copy the figures the lessons embed, and each chapter's summary.json, into
+    /// assets/figures/.
     #[arg(long)]
     assets: bool,
+    /// After the run, compare its numbers with the summaries in DIR (e.g. assets/figures):
+    /// every number a lesson quotes at its printed precision, other headline numbers to
+    /// three significant digits, times aside. Lists the differences and fails if any.
+    #[arg(long, value_name = "DIR")]
+    check: Option<PathBuf>,
 }
 
 /// Counts heap bytes only while chapter 7 measures the peak memory of PPO and GRPO;
@@ -43,6 +50,14 @@ fn course(args: Args) -> Result<()> {
     if let Some(n) = args.only.iter().find(|n| !CHAPTERS.iter().any(|c| c.number == **n)) {
         let known: Vec<String> = CHAPTERS.iter().map(|c| c.number.to_string()).collect();
         return Err(Error::invalid("--only", n, &format!("no such chapter (chapters: {})", known.join(", "))));
+    }
+    if let Some(dir) = &args.check {
+        if args.quick {
+            return Err(Error::invalid("--check", dir.display(), "compares a default run; drop --quick"));
+        }
+        if Summaries::from_dir(dir).is_empty() {
+            return Err(Error::invalid("--check", dir.display(), "holds no <chapter>/summary.json"));
+        }
     }
     let started = Instant::now();
     let mut report = String::from("# rl-sandbox: course report\n\n");
@@ -67,7 +82,24 @@ fn course(args: Args) -> Result<()> {
     let html = rl_sandbox::report::html::index_html(&args.out, &done);
     rl_sandbox::report::write_atomic(&index, html.as_bytes())?;
     rl_sandbox::say!("\nreport: {} and {}", path.display(), index.display());
-    Ok(())
+    match &args.check {
+        Some(dir) => check_against(&args.out, dir),
+        None => Ok(()),
+    }
+}
+
+/// Compares this run (in `out`) with the committed summaries in `dir`; see `--check`.
+fn check_against(out: &Path, dir: &Path) -> Result<()> {
+    let differences = compare_runs(Path::new("."), &Summaries::from_dir(out), &Summaries::from_dir(dir));
+    if differences.is_empty() {
+        rl_sandbox::say!("check: every number agrees with {}", dir.display());
+        return Ok(());
+    }
+    for d in &differences {
+        eprintln!("  {d}");
+    }
+    let why = format!("{} numbers differ from this run (listed above)", differences.len());
+    Err(Error::invalid("--check", dir.display(), &why))
 }
 
 /// The lesson of a chapter ("ch01-q-learning" lives in chapters/01-q-learning/), as an
@@ -101,11 +133,14 @@ fn report_section(s: &Summary) -> String {
     md
 }
 
-/// Copies a chapter's PNG figures to assets/figures/<chapter>/ for the lessons.
+/// Copies a chapter's PNG figures and GIF animations to assets/figures/<chapter>/ for
+/// the lessons, with its summary.json, which the lessons' quoted numbers are checked
+/// against.
 fn copy_figures(out: &Path, s: &Summary) -> Result<()> {
     let dest = Path::new("assets/figures").join(&s.chapter);
     std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
-    for f in s.figures.iter().filter(|f| f.ends_with(".png")) {
+    let shown = s.figures.iter().filter(|f| f.ends_with(".png") || f.ends_with(".gif"));
+    for f in shown.chain(std::iter::once(&"summary.json".to_string())) {
         let from = out.join(&s.chapter).join(f);
         std::fs::copy(&from, dest.join(f)).map_err(|e| Error::io(&from, e))?;
     }

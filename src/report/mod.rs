@@ -5,6 +5,7 @@
 //! so scripts, the course report and tests can read any of them.
 
 pub mod html;
+pub mod lesson_numbers;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
