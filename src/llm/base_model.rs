@@ -354,6 +354,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn length_groups_split_the_samples_by_think_and_summarise_their_lengths() {
+        let texts = [" The answer is 12.", " <think> 7+5=12 </think> <answer> 12 </answer>", " <answer> 3 </answer>"];
+        let eval = Evaluation {
+            lengths: vec![6, 14, 5],
+            sampled: crate::llm::sample::Samples {
+                texts: texts.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            },
+            ..Evaluation::default()
+        };
+        assert_eq!(LengthGroup::NoThink.lengths(&eval), vec![6, 5]);
+        assert_eq!(LengthGroup::Think.lengths(&eval), vec![14]);
+        let s = LengthGroup::NoThink.summary(&eval);
+        assert!((s["share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!((s["p5"].as_f64(), s["p95"].as_f64()), (Some(5.0), Some(6.0)));
+    }
+
+    #[test]
     fn response_forms_follow_the_corpus_forms() {
         assert_eq!(response_form(" The answer is 132."), "plain text");
         assert_eq!(response_form("<answer> 132 </answer>"), "<answer> only");

@@ -537,3 +537,30 @@ fn nan_if_null_map<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTree
     let map = BTreeMap::<String, Option<f64>>::deserialize(d)?;
     Ok(map.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curve_ends_average_the_first_and_last_five_training_steps() {
+        // Eight training steps (length = step, KL peaking at step 2) and the final
+        // evaluation record, which has no tokens and must not count.
+        let mut log: Vec<GrpoStepLog> = (0..8)
+            .map(|k| GrpoStepLog {
+                step: k,
+                tokens: 100,
+                length: k as f64,
+                kl: if k == 2 { 0.3 } else { 0.1 },
+                ..GrpoStepLog::default()
+            })
+            .collect();
+        log.push(GrpoStepLog { step: 8, heldout_accuracy: Some(1.0), ..GrpoStepLog::default() });
+        let run = GrpoRun { job: GrpoJob::Train { beta: 0.04, seed: 3, main: true }, log, eval: None, seconds: 1.0 };
+        let c = CurveEnds::of(&run);
+        assert_eq!(c.seed, 3);
+        assert_eq!(c.first5.length, 2.0); // steps 0-4
+        assert_eq!(c.last5.length, 5.0); // steps 3-7, not the evaluation record
+        assert_eq!(c.max_kl, 0.3);
+    }
+}

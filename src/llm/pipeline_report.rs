@@ -707,6 +707,28 @@ mod tests {
     }
 
     #[test]
+    fn run_curves_average_the_first_and_last_five_steps_and_locate_the_largest_kl() {
+        // Seven training steps with reward = step and KL peaking at step 3, then the
+        // final evaluation record (no tokens), which is not a training step.
+        let mut log: Vec<GrpoStepLog> = (0..7)
+            .map(|k| GrpoStepLog {
+                reward: k as f64,
+                kl: if k == 3 { 0.5 } else { 0.1 },
+                ..step(k, 10 + k, (k % 3 == 0).then_some(k as f64 / 10.0))
+            })
+            .collect();
+        log.push(step(7, 0, Some(0.9)));
+        let run = RunRecord { grpo: log, ..RunRecord::default() };
+        let c = RunCurve::of(&run);
+        assert_eq!(c.first5.reward, 2.0); // steps 0-4
+        assert_eq!(c.last5.reward, 4.0); // steps 2-6
+        assert_eq!(c.max_kl, 0.5);
+        assert_eq!(c.tokens_at_max_kl, (10 + 11 + 12) as f64, "tokens sampled before step 3");
+        assert_eq!(c.heldout, vec![(0, 0.0), (3, 0.3), (6, 0.6), (7, 0.9)]);
+        assert_eq!(c.last5.explained_variance, None, "a GRPO run has no critic");
+    }
+
+    #[test]
     fn rows_count_before_the_step_and_leave_what_a_run_lacks_empty() {
         let rows = PipelineRow::rl("zero", 7, &[step(0, 100, Some(0.5)), step(1, 0, None)], &[]);
         assert_eq!((rows[1].tokens, rows[1].seconds), (100, 1.0));
