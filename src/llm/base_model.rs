@@ -149,6 +149,71 @@ impl BaseModel {
             "corpus_mix": MIX.iter().map(|(f, w)| (format!("{f:?}"), *w)).collect::<Vec<_>>(),
             "evaluation": eval,
             "test_problems": problems.len(),
+            "response_forms": forms_table(eval, problems),
+            "response_lengths": LengthGroup::ALL.map(|g| g.summary(eval)),
+        })
+    }
+}
+
+/// Per form of [`FORMS`], its share of the sampled responses and how often its number
+/// is right (the two bar charts, as numbers).
+fn forms_table(eval: &Evaluation, problems: &[Problem]) -> Vec<serde_json::Value> {
+    let (share, right) = forms_and_right_numbers(eval, problems);
+    FORMS
+        .iter()
+        .zip(share.iter().zip(&right))
+        .map(|(form, (s, r))| serde_json::json!({ "form": form, "share": s, "number_right": r }))
+        .collect()
+}
+
+/// The two kinds of response the length histogram separates: with or without a
+/// `<think>` block (the first decides the cost in tokens, and what GRPO will grow).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LengthGroup {
+    NoThink,
+    Think,
+}
+
+impl LengthGroup {
+    pub const ALL: [LengthGroup; 2] = [LengthGroup::NoThink, LengthGroup::Think];
+
+    pub fn of(text: &str) -> Self {
+        if text.contains("<think>") {
+            LengthGroup::Think
+        } else {
+            LengthGroup::NoThink
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LengthGroup::NoThink => "without <think> (plain text, <answer> only)",
+            LengthGroup::Think => "with <think>",
+        }
+    }
+
+    /// The lengths (tokens, end token included) of the sampled responses in this group.
+    pub fn lengths(self, eval: &Evaluation) -> Vec<usize> {
+        eval.sampled
+            .texts
+            .iter()
+            .zip(&eval.lengths)
+            .filter(|(t, _)| LengthGroup::of(t) == self)
+            .map(|(_, &l)| l)
+            .collect()
+    }
+
+    /// Share of the samples, and the 5th, 50th and 95th percentile of their lengths.
+    fn summary(self, eval: &Evaluation) -> serde_json::Value {
+        let mut l = self.lengths(eval);
+        l.sort_unstable();
+        let q = |p: f64| if l.is_empty() { f64::NAN } else { l[((l.len() - 1) as f64 * p).round() as usize] as f64 };
+        serde_json::json!({
+            "group": self.label(),
+            "share": l.len() as f64 / eval.lengths.len().max(1) as f64,
+            "p5": q(0.05),
+            "median": q(0.5),
+            "p95": q(0.95),
         })
     }
 }
@@ -287,6 +352,24 @@ pub fn corpus_text(noise: f64, rng: &mut impl Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_groups_split_the_samples_by_think_and_summarise_their_lengths() {
+        let texts = [" The answer is 12.", " <think> 7+5=12 </think> <answer> 12 </answer>", " <answer> 3 </answer>"];
+        let eval = Evaluation {
+            lengths: vec![6, 14, 5],
+            sampled: crate::llm::sample::Samples {
+                texts: texts.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            },
+            ..Evaluation::default()
+        };
+        assert_eq!(LengthGroup::NoThink.lengths(&eval), vec![6, 5]);
+        assert_eq!(LengthGroup::Think.lengths(&eval), vec![14]);
+        let s = LengthGroup::NoThink.summary(&eval);
+        assert!((s["share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!((s["p5"].as_f64(), s["p95"].as_f64()), (Some(5.0), Some(6.0)));
+    }
 
     #[test]
     fn response_forms_follow_the_corpus_forms() {

@@ -2,7 +2,7 @@
 //! model's responses look like (their length, their form, and whether the number in
 //! each form is right).
 
-use super::base_model::{forms_and_right_numbers, BaseModel, FORMS};
+use super::base_model::{forms_and_right_numbers, BaseModel, LengthGroup, FORMS};
 use super::eval::Evaluation;
 use super::task::Problem;
 use crate::error::Result;
@@ -59,24 +59,44 @@ pub fn pass_maj(dir: &RunDir, eval: &Evaluation) -> Result<Vec<String>> {
     Ok(plot::curves(&dir.path("pass_maj_at_k"), &plot)?)
 }
 
-/// A histogram of the sampled responses' lengths, in bins of 4 tokens.
+/// A histogram of the sampled responses' lengths (one bar per token count), one colour
+/// per kind of response (with or without `<think>`), so that a colour means a kind and
+/// not a bar. The plot library's bars take one colour per bar, so each kind's bars are
+/// drawn as one outline: up, across and down at every length it has.
 pub fn response_lengths(dir: &RunDir, eval: &Evaluation) -> Result<Vec<String>> {
-    let width = 4;
-    let max = eval.lengths.iter().copied().max().unwrap_or(0);
-    let bins = max / width + 1;
-    let mut counts = vec![0.0; bins];
-    for &l in &eval.lengths {
-        counts[l / width] += 1.0 / eval.lengths.len() as f64;
-    }
-    let bars = Bars {
-        title: format!("Base model: length of {} sampled responses", eval.lengths.len()),
-        x_label: "response length (tokens)".into(),
-        y_label: "share of responses".into(),
-        categories: (0..bins).map(|b| format!("{}-{}", b * width, b * width + width - 1)).collect(),
-        values: counts,
-        errors: None,
+    let n = eval.lengths.len().max(1) as f64;
+    let half = 0.4;
+    let bands = LengthGroup::ALL
+        .iter()
+        .map(|&g| {
+            let lengths = g.lengths(eval);
+            let max = lengths.iter().copied().max().unwrap_or(0);
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            for l in 0..=max {
+                let share = lengths.iter().filter(|&&k| k == l).count() as f64 / n;
+                if share > 0.0 {
+                    let l = l as f64;
+                    x.extend([l - half, l - half, l + half, l + half]);
+                    y.extend([0.0, share, share, 0.0]);
+                }
+            }
+            Band {
+                label: format!("{}: {:.0}% of responses", g.label(), 100.0 * lengths.len() as f64 / n),
+                x,
+                runs: vec![y],
+            }
+        })
+        .collect();
+    let plot = CurvePlot {
+        title: format!("Base model: length of {} sampled responses, by kind", eval.lengths.len()),
+        x_label: "response length (tokens, end token included)".into(),
+        y_label: "share of all sampled responses".into(),
+        log_y: false,
+        bands,
+        hlines: vec![],
+        smooth: 1,
     };
-    Ok(plot::bars(&dir.path("response_lengths"), &bars)?)
+    Ok(plot::curves(&dir.path("response_lengths"), &plot)?)
 }
 
 /// Two bar charts over the response forms: how common each is, and how often its

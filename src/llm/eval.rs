@@ -43,7 +43,7 @@ pub fn maj_at_k(answers: &[Option<String>], correct: &str, k: usize) -> f64 {
 }
 
 /// The evaluation of one model.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Evaluation {
     pub problems: usize,
     pub samples_per_problem: usize,

@@ -54,10 +54,21 @@ fn band(label: &str, runs: &[&GrpoRun], f: fn(&GrpoStepLog) -> f64) -> Band {
     }
 }
 
-/// A band of the held-out evaluations (every few steps, x = updates done).
+/// A band of the held-out evaluations, measured every few steps (x = updates done):
+/// only the measured points, drawn as dots (a NaN between them breaks the line, so no
+/// line claims values between two evaluations).
 fn heldout_band(label: &str, runs: &[&GrpoRun], f: fn(&GrpoStepLog) -> Option<f64>) -> Band {
-    let x: Vec<f64> = runs[0].log.iter().filter(|s| f(s).is_some()).map(|s| s.step as f64).collect();
-    Band { label: label.into(), x, runs: runs.iter().map(|o| o.log.iter().filter_map(f).collect()).collect() }
+    let last = runs[0].log.iter().map(|s| s.step).max().unwrap_or(0);
+    let at = |o: &GrpoRun| {
+        let mut y = vec![f64::NAN; last + 1];
+        for s in &o.log {
+            if let Some(v) = f(s) {
+                y[s.step] = v;
+            }
+        }
+        y
+    };
+    Band { label: label.into(), x: (0..=last).map(|k| k as f64).collect(), runs: runs.iter().map(|o| at(o)).collect() }
 }
 
 fn training(dir: &RunDir, grpo: &GrpoFlags, runs: &[&GrpoRun]) -> Result<Vec<String>> {
@@ -80,24 +91,35 @@ fn training(dir: &RunDir, grpo: &GrpoFlags, runs: &[&GrpoRun]) -> Result<Vec<Str
             vec![band("<think> … </think> <answer> … </answer>", runs, |s| s.format_reward)],
         ),
         p(
-            "Held-out problems, greedy decoding",
+            "Held-out problems, greedy (every few steps)",
             "share of problems",
             vec![
-                heldout_band("accuracy (the rule)", runs, |s| s.heldout_accuracy),
-                heldout_band("format compliance", runs, |s| s.heldout_format),
+                heldout_band("accuracy (the rule), mean of the seeds", runs, |s| s.heldout_accuracy),
+                heldout_band("format compliance, mean of the seeds", runs, |s| s.heldout_format),
             ],
         ),
         p("KL to the reference (k3, per token)", "nats per token", vec![band("KL(π_θold ‖ π_ref)", runs, |s| s.kl)]),
         p("Response length", "tokens per response", vec![band("mean length of the batch", runs, |s| s.length)]),
+        // Both are shares of the batch that carry no push: with μ = 1 the ratio ρ is
+        // exactly 1 at the only update, so the clip fraction is 0 by construction (it
+        // moves with --mu > 1); drawn here on the zero-spread axis so that its 0 reads
+        // as 0 and not as the middle of an empty axis.
         p(
-            &format!("Clip fraction (μ = {})", grpo.mu),
-            "share of tokens clipped",
-            vec![band("ratio outside [1−ε, 1+ε], clip active", runs, |s| s.clip_fraction)],
+            &format!("Samples without a push (μ = {})", grpo.mu),
+            "share",
+            vec![
+                band("groups with zero reward spread (all G rewards equal: A = 0)", runs, |s| s.zero_spread),
+                band("tokens clipped (ρ outside [1−ε, 1+ε])", runs, |s| s.clip_fraction),
+            ],
         ),
         p(
-            "Groups with zero reward spread",
-            "share of groups",
-            vec![band("all G rewards equal: advantage 0", runs, |s| s.zero_spread)],
+            "Seconds per step, by phase",
+            "seconds (one core per run)",
+            vec![
+                band("sampling", runs, |s| s.sample_s),
+                band("scoring (rewards, advantages, π_ref)", runs, |s| s.score_s),
+                band(&format!("update (forward, backward, AdamW; μ = {})", grpo.mu), runs, |s| s.update_s),
+            ],
         ),
     ];
     let title = format!(
@@ -167,7 +189,7 @@ fn pass_maj(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<Vec<St
 }
 
 /// The label of a response form in chapter 6's figure.
-fn form_label(form: ResponseForm) -> &'static str {
+pub fn form_label(form: ResponseForm) -> &'static str {
     match form {
         ResponseForm::PlainText => "plain text",
         ResponseForm::AnswerOnly => "answer only",
@@ -179,7 +201,7 @@ fn form_label(form: ResponseForm) -> &'static str {
 }
 
 /// The share of an evaluation's sampled responses in each form.
-fn form_shares(e: &Evaluation) -> Vec<f64> {
+pub fn form_shares(e: &Evaluation) -> Vec<f64> {
     let n = e.sampled.texts.len().max(1) as f64;
     ResponseForm::ALL
         .iter()
@@ -187,25 +209,37 @@ fn form_shares(e: &Evaluation) -> Vec<f64> {
         .collect()
 }
 
+/// One small panel per response form, base model and trained model side by side: bar
+/// 0 (base) and bar 1 (after GRPO) keep their colours in every panel.
 fn response_forms(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<Vec<String>> {
     let before = form_shares(base);
     let after: Vec<Vec<f64>> = runs.iter().filter_map(|o| o.eval.as_ref()).map(form_shares).collect();
-    let (mut categories, mut values, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, f) in ResponseForm::ALL.map(form_label).iter().enumerate() {
-        let a: Vec<f64> = after.iter().map(|v| v[i]).collect();
-        categories.extend([format!("{f}: base"), format!("{f}: GRPO")]);
-        values.extend([before[i], stats::mean(&a)]);
-        errors.extend([0.0, stats::std(&a)]);
-    }
-    let bars = Bars {
-        title: format!("What sampled responses look like, base model versus after GRPO ({} seeds)", after.len()),
-        x_label: "response form (format reward 1 only for the two 'think' forms with <answer>)".into(),
-        y_label: "share of sampled responses".into(),
-        categories,
-        values,
-        errors: Some(errors),
-    };
-    Ok(plot::bars(&dir.path("response_forms"), &bars)?)
+    let panels: Vec<Bars> = ResponseForm::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &f)| {
+            let a: Vec<f64> = after.iter().map(|v| v[i]).collect();
+            let reward = match f {
+                ResponseForm::ThinkOneShot | ResponseForm::ThinkSteps => "format reward 1",
+                _ => "format reward 0",
+            };
+            Bars {
+                title: format!("{} ({reward})", form_label(f)),
+                x_label: String::new(),
+                y_label: "share of sampled responses".into(),
+                categories: vec!["base model".into(), format!("after GRPO (mean of {})", a.len())],
+                values: vec![before[i], stats::mean(&a)],
+                // NaN: the base model's single evaluation has no spread to show.
+                errors: Some(vec![f64::NAN, stats::std(&a)]),
+            }
+        })
+        .collect();
+    let title = format!(
+        "What sampled responses look like: base model (one evaluation) versus after GRPO ({} seed{}, ± 1 std)",
+        after.len(),
+        if after.len() == 1 { "" } else { "s" }
+    );
+    Ok(plot::bars_panels(&dir.path("response_forms"), &title, &panels, 3)?)
 }
 
 fn beta_sweep(dir: &RunDir, study: &BetaStudy) -> Result<Vec<String>> {
@@ -219,9 +253,12 @@ fn beta_sweep(dir: &RunDir, study: &BetaStudy) -> Result<Vec<String>> {
     let n = study.at_beta(study.betas[0]).len();
     let panels = vec![
         panel("KL to the reference (k3, per token)", GRPO_STEPS, "nats per token", kl),
-        panel("Held-out accuracy, greedy", GRPO_STEPS, "share of problems", acc),
+        panel("Held-out accuracy, greedy (mean of the seeds)", GRPO_STEPS, "share of problems", acc),
         panel("Response length", GRPO_STEPS, "tokens per response", len),
     ];
-    let title = format!("β sweep: the KL penalty holds the policy near the base model (mean ± std over {n} seeds)");
+    let title = format!(
+        "β sweep: the KL penalty holds the policy near the base model (mean ± std over {n} seed{})",
+        if n == 1 { "" } else { "s" }
+    );
     Ok(plot::curves_panels(&dir.path("beta_sweep"), &title, &panels, 3)?)
 }

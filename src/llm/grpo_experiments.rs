@@ -7,10 +7,11 @@
 //! rows of `metrics.csv` and the details of `summary.json`.
 
 use super::eval::{evaluate, Evaluation};
+use super::figures::{form_label, form_shares};
 use super::grpo::{self, GrpoFlags, GrpoStepLog, GrpoVariantFlags};
 use super::measures::DetailedMeasures;
 use super::model::Gpt;
-use super::task::{test_problems, Problem};
+use super::task::{test_problems, Problem, ResponseForm};
 use super::tokenizer::Tokenizer;
 use crate::error::Result;
 use crate::jobs::{self, SharedProgress};
@@ -241,10 +242,78 @@ impl BetaStudy {
             "evaluation_before": self.base_eval(),
             "evaluation_after_per_seed": main.iter().map(|r| &r.eval).collect::<Vec<_>>(),
             "beta_sweep": self.sweep_table(),
+            "curves_main": main.iter().map(|r| CurveEnds::of(r)).collect::<Vec<_>>(),
+            "curves_by_beta": self.betas.iter().map(|&beta| serde_json::json!({
+                "beta": beta,
+                "runs": self.at_beta(beta).iter().map(|r| CurveEnds::of(r)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "response_forms": {
+                "forms": ResponseForm::ALL.map(form_label),
+                "before": form_shares(self.base_eval()),
+                "after_per_seed": main.iter().map(|r| form_shares(r.eval())).collect::<Vec<_>>(),
+            },
             "run_seconds": self.runs.iter().map(|r| (format!("{:?}", r.job), r.seconds)).collect::<Vec<_>>(),
             "jobs": workers,
             "note": "seconds are per run, each on one core, runs in parallel; per-step times are medians over the main runs' seeds",
         }))
+    }
+}
+
+/// The start and the end of one run's training curves (means over its first and its
+/// last five training steps, as the lesson reads the curves), and its largest KL.
+#[derive(Clone, Debug, Serialize)]
+pub struct CurveEnds {
+    pub seed: u64,
+    pub first5: CurvePoint,
+    pub last5: CurvePoint,
+    /// The largest per-step KL of the run (the spikes of the β sweep's figure).
+    pub max_kl: f64,
+}
+
+/// Per-step quantities of the training curves, averaged over a few steps.
+#[derive(Clone, Debug, Serialize)]
+pub struct CurvePoint {
+    pub reward: f64,
+    pub accuracy_reward: f64,
+    pub format_reward: f64,
+    pub kl: f64,
+    pub length: f64,
+    pub zero_spread: f64,
+    pub writes_steps: f64,
+    pub number_right: f64,
+    pub clip_fraction: f64,
+}
+
+impl CurvePoint {
+    fn of(steps: &[&GrpoStepLog]) -> Self {
+        let m = |f: fn(&GrpoStepLog) -> f64| stats::mean(&steps.iter().map(|s| f(s)).collect::<Vec<_>>());
+        CurvePoint {
+            reward: m(|s| s.reward),
+            accuracy_reward: m(|s| s.accuracy_reward),
+            format_reward: m(|s| s.format_reward),
+            kl: m(|s| s.kl),
+            length: m(|s| s.length),
+            zero_spread: m(|s| s.zero_spread),
+            writes_steps: m(|s| s.writes_steps),
+            number_right: m(|s| s.number_right),
+            clip_fraction: m(|s| s.clip_fraction),
+        }
+    }
+}
+
+impl CurveEnds {
+    fn of(run: &GrpoRun) -> Self {
+        let steps: Vec<&GrpoStepLog> = run.train_steps().collect();
+        let seed = match run.job {
+            GrpoJob::Train { seed, .. } => seed,
+            GrpoJob::Base => 0,
+        };
+        CurveEnds {
+            seed,
+            first5: CurvePoint::of(&steps[..steps.len().min(5)]),
+            last5: CurvePoint::of(&steps[steps.len().saturating_sub(5)..]),
+            max_kl: steps.iter().map(|s| s.kl).fold(f64::NAN, f64::max),
+        }
     }
 }
 
@@ -467,4 +536,31 @@ fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::E
 fn nan_if_null_map<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, f64>, D::Error> {
     let map = BTreeMap::<String, Option<f64>>::deserialize(d)?;
     Ok(map.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curve_ends_average_the_first_and_last_five_training_steps() {
+        // Eight training steps (length = step, KL peaking at step 2) and the final
+        // evaluation record, which has no tokens and must not count.
+        let mut log: Vec<GrpoStepLog> = (0..8)
+            .map(|k| GrpoStepLog {
+                step: k,
+                tokens: 100,
+                length: k as f64,
+                kl: if k == 2 { 0.3 } else { 0.1 },
+                ..GrpoStepLog::default()
+            })
+            .collect();
+        log.push(GrpoStepLog { step: 8, heldout_accuracy: Some(1.0), ..GrpoStepLog::default() });
+        let run = GrpoRun { job: GrpoJob::Train { beta: 0.04, seed: 3, main: true }, log, eval: None, seconds: 1.0 };
+        let c = CurveEnds::of(&run);
+        assert_eq!(c.seed, 3);
+        assert_eq!(c.first5.length, 2.0); // steps 0-4
+        assert_eq!(c.last5.length, 5.0); // steps 3-7, not the evaluation record
+        assert_eq!(c.max_kl, 0.3);
+    }
 }

@@ -194,8 +194,8 @@ fn figure_ppo_cost(dir: &RunDir, ppo: &[&RunRecord], zero: &[&RunRecord], mem: &
             None,
         ),
         bars(
-            "Seconds per step, during the runs",
-            "seconds (median over steps)",
+            "Seconds per step, during the runs (bars: mean over seeds)",
+            "seconds (each seed: median over steps)",
             vec![ps, gs],
             (ppo.len() > 1).then_some(vec![pe, ge]),
         ),
@@ -257,7 +257,9 @@ fn model_bars(names: &[String], per_model: &[Vec<Measures>]) -> Vec<Bars> {
         ("Accuracy, greedy", "share of held-out problems", |m| m.accuracy_greedy),
         ("Accuracy, sampled (T = 1)", "share of responses", |m| m.accuracy_sampled),
         ("Format compliance, sampled", "share of responses", |m| m.format_rate),
-        ("Readability: column steps in <think>", "share of sampled responses", |m| m.writes_steps),
+        ("Writes column steps in <think> (the cold-start traces' form)", "share of sampled responses", |m| {
+            m.writes_steps
+        }),
     ];
     metrics
         .iter()
@@ -270,7 +272,8 @@ fn model_bars(names: &[String], per_model: &[Vec<Measures>]) -> Vec<Bars> {
                 categories: names.to_vec(),
                 values: vals.iter().map(|v| stats::mean(v)).collect(),
                 errors: (per_model.iter().any(|m| m.len() > 1))
-                    .then(|| vals.iter().map(|v| if v.len() > 1 { stats::std(v) } else { 0.0 }).collect()),
+                    // NaN: a model evaluated once (the base models) has no spread to draw.
+                    .then(|| vals.iter().map(|v| if v.len() > 1 { stats::std(v) } else { f64::NAN }).collect()),
             }
         })
         .collect()
@@ -338,8 +341,10 @@ fn figure_distill(
         lab.cfg.small_rl_lr,
         seeds_note(srl.len())
     );
-    plot.hlines =
-        vec![(med(dist, |o| o.eval().accuracy_greedy), "distilled (SFT on the teacher's answers), final".into())];
+    plot.hlines = vec![(
+        med(dist, |o| o.eval().accuracy_greedy),
+        "distilled (SFT on the teacher's answers), final, median of seeds".into(),
+    )];
     files.extend(plot::curves(&dir.path("distillation_curve"), &plot)?);
     Ok(files)
 }

@@ -455,6 +455,33 @@ pub fn details(lab: &Lab, results: &PipelineResults, cost: Option<&StepCost>) ->
         d.insert("hacked_examples".into(), Value::Array(examples.unwrap_or_default()));
         d.insert("reward_model".into(), json!(hack.iter().map(|o| o.hack.clone()).collect::<Vec<_>>()));
     }
+    // The start and the end of every RL run's curves, per seed, so that the lesson can
+    // quote what the figures draw (their mean over seeds) and the headline's medians.
+    let mut curves = serde_json::Map::new();
+    for (name, kind) in [
+        ("zero", PipelineRun::Zero as fn(u64) -> PipelineRun),
+        ("ppo_critic", PipelineRun::Ppo),
+        ("cold_start", PipelineRun::ColdStart),
+        ("small_rl", PipelineRun::SmallRl),
+        ("hacking", PipelineRun::Hack),
+    ] {
+        let runs = results.all(kind);
+        if !runs.is_empty() {
+            curves.insert(name.into(), json!(runs.iter().map(|o| RunCurve::of(o)).collect::<Vec<_>>()));
+        }
+    }
+    d.insert("curves".into(), Value::Object(curves));
+    if has(Experiment::Ppo) {
+        // The cost figure's last panel: each seed's median seconds per step during the
+        // runs, and their mean ± std over seeds (what the bars and error bars draw).
+        let in_run = |v: Vec<f64>| {
+            let std = if v.len() > 1 { stats::std(&v) } else { 0.0 };
+            json!({ "per_seed": v, "mean": stats::mean(&v), "std": std, "median": stats::median(&v) })
+        };
+        let ppo: Vec<f64> = results.all(PipelineRun::Ppo).iter().map(|o| per_step_seconds(common(&o.ppo))).collect();
+        let grpo: Vec<f64> = results.all(PipelineRun::Zero).iter().map(|o| per_step_seconds(&o.grpo)).collect();
+        d.insert("seconds_per_step_in_run".into(), json!({ "ppo_critic": in_run(ppo), "grpo": in_run(grpo) }));
+    }
     let seconds: Vec<(String, f64)> = results.runs.iter().map(|(r, o)| (format!("{r:?}"), o.seconds)).collect();
     d.insert("run_seconds".into(), json!(seconds));
     d.insert(
@@ -462,6 +489,67 @@ pub fn details(lab: &Lab, results: &PipelineResults, cost: Option<&StepCost>) ->
         "accuracies are greedy on the held-out problems unless named _sampled; medians over seeds; run seconds are per run, each on one core, runs in parallel".into(),
     );
     Value::Object(d)
+}
+
+/// Per-step numbers averaged over a few training steps of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct CurveWindow {
+    pub reward: f64,
+    pub accuracy_reward: f64,
+    pub format_reward: f64,
+    pub kl: f64,
+    pub length: f64,
+    pub writes_steps: f64,
+    /// PPO only: how much of the returns' variance the critic explains.
+    pub explained_variance: Option<f64>,
+}
+
+/// One RL run's curves in a few numbers (`details.curves` in summary.json): the means
+/// of its first and last five training steps, its largest per-step KL and the sampled
+/// tokens before that step, and every held-out evaluation as (step, greedy accuracy).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunCurve {
+    pub first5: CurveWindow,
+    pub last5: CurveWindow,
+    pub max_kl: f64,
+    pub tokens_at_max_kl: f64,
+    pub heldout: Vec<(usize, f64)>,
+}
+
+impl RunCurve {
+    pub fn of(o: &RunRecord) -> RunCurve {
+        // A PPO run's common records are its GRPO-shaped log.
+        let log: Vec<&GrpoStepLog> = if o.ppo.is_empty() { o.grpo.iter().collect() } else { common(&o.ppo).collect() };
+        let explained: Vec<f64> = o.ppo.iter().filter(|s| s.common.tokens > 0).map(|s| s.explained_variance).collect();
+        let steps: Vec<&GrpoStepLog> = log.iter().copied().filter(|s| s.tokens > 0).collect();
+        let window = |w: &[&GrpoStepLog], ev: &[f64]| {
+            let m = |f: fn(&GrpoStepLog) -> f64| stats::mean(&w.iter().map(|s| f(s)).collect::<Vec<_>>());
+            CurveWindow {
+                reward: m(|s| s.reward),
+                accuracy_reward: m(|s| s.accuracy_reward),
+                format_reward: m(|s| s.format_reward),
+                kl: m(|s| s.kl),
+                length: m(|s| s.length),
+                writes_steps: m(|s| s.writes_steps),
+                explained_variance: (!ev.is_empty()).then(|| stats::mean(ev)),
+            }
+        };
+        let n = steps.len();
+        let (mut seen, mut max_kl, mut tokens_at_max_kl) = (0usize, f64::NEG_INFINITY, 0.0);
+        for s in &steps {
+            if s.kl > max_kl {
+                (max_kl, tokens_at_max_kl) = (s.kl, seen as f64);
+            }
+            seen += s.tokens;
+        }
+        RunCurve {
+            first5: window(&steps[..n.min(5)], &explained[..explained.len().min(5)]),
+            last5: window(&steps[n.saturating_sub(5)..], tail(&explained, 5)),
+            max_kl,
+            tokens_at_max_kl,
+            heldout: log.iter().filter_map(|s| s.heldout_accuracy.map(|a| (s.step, a))).collect(),
+        }
+    }
 }
 
 crate::metrics_row! {
@@ -616,6 +704,28 @@ mod tests {
         assert_eq!(tokens_to(&log, 0.5), 0.0);
         assert!(tokens_to(&log[..2], 0.9).is_nan());
         assert_eq!(known(f64::NAN), None);
+    }
+
+    #[test]
+    fn run_curves_average_the_first_and_last_five_steps_and_locate_the_largest_kl() {
+        // Seven training steps with reward = step and KL peaking at step 3, then the
+        // final evaluation record (no tokens), which is not a training step.
+        let mut log: Vec<GrpoStepLog> = (0..7)
+            .map(|k| GrpoStepLog {
+                reward: k as f64,
+                kl: if k == 3 { 0.5 } else { 0.1 },
+                ..step(k, 10 + k, (k % 3 == 0).then_some(k as f64 / 10.0))
+            })
+            .collect();
+        log.push(step(7, 0, Some(0.9)));
+        let run = RunRecord { grpo: log, ..RunRecord::default() };
+        let c = RunCurve::of(&run);
+        assert_eq!(c.first5.reward, 2.0); // steps 0-4
+        assert_eq!(c.last5.reward, 4.0); // steps 2-6
+        assert_eq!(c.max_kl, 0.5);
+        assert_eq!(c.tokens_at_max_kl, (10 + 11 + 12) as f64, "tokens sampled before step 3");
+        assert_eq!(c.heldout, vec![(0, 0.0), (3, 0.3), (6, 0.6), (7, 0.9)]);
+        assert_eq!(c.last5.explained_variance, None, "a GRPO run has no critic");
     }
 
     #[test]
