@@ -44,7 +44,7 @@ pub fn gae(
     (advantages, returns)
 }
 
-/// How much of the returns' variance the value function explains (eq. 11):
+/// How much of the returns' variance the value function explains (eq. 12):
 /// 1 − Var(returns − values) / Var(returns). 1 is perfect, 0 is no better than a
 /// constant, negative is worse. NaN when the returns do not vary.
 pub fn explained_variance(values: &[f64], returns: &[f64]) -> f64 {
@@ -61,13 +61,13 @@ pub fn explained_variance(values: &[f64], returns: &[f64]) -> f64 {
     }
 }
 
-/// The simple KL estimator (eq. 12) from samples a ~ π_old, given log r = log π_new(a) − log π_old(a):
+/// The simple KL estimator (eq. 13) from samples a ~ π_old, given log r = log π_new(a) − log π_old(a):
 /// k1 = E[−log r]. Unbiased for KL(π_old ‖ π_new), but single samples can be negative.
 pub fn kl_k1(log_ratios: &[f64]) -> f64 {
     -log_ratios.iter().sum::<f64>() / log_ratios.len() as f64
 }
 
-/// The low-variance estimator (eq. 13) k3 = E[(r − 1) − log r]: unbiased for KL(π_old ‖ π_new) and
+/// The low-variance estimator (eq. 14) k3 = E[(r − 1) − log r]: unbiased for KL(π_old ‖ π_new) and
 /// never negative, since x − 1 ≥ log x. GRPO's KL term (Shao et al. 2024) is the same form
 /// with r = π_ref / π_θ.
 pub fn kl_k3(log_ratios: &[f64]) -> f64 {

@@ -135,7 +135,7 @@ where
             for (k, &lambda) in lambdas.iter().enumerate() {
                 let (adv, _) =
                     gae(&run.rewards, &run.values, &run.next_values, &run.terminated, &run.truncated, gamma, lambda);
-                estimates[k].push(adv[0] + run.values[0]); // eq. 17: R^λ = Â^λ_0 + V(s)
+                estimates[k].push(adv[0] + run.values[0]); // eq. 18: R^λ = Â^λ_0 + V(s)
             }
         }
         for k in 0..lambdas.len() {

@@ -39,7 +39,7 @@ pub fn clipped_surrogate_loss(
 }
 
 /// PPO1, the KL-penalised surrogate (eq. 4): −mean_t [ρ_t A_t − β k3_t], with the KL
-/// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ (eq. 13): never
+/// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ (eq. 14): never
 /// negative, and its gradient is an unbiased estimate of ∇KL.
 pub fn kl_penalty_loss(
     log_probs: &Tensor,
@@ -71,7 +71,7 @@ pub fn policy_loss(
     }
 }
 
-/// Target-KL early stopping (as in Stable-Baselines3): true when the KL estimate k3 of
+/// Target-KL early stopping (eq. 17, as in Stable-Baselines3): true when the KL estimate k3 of
 /// the samples' log-ratios log π_θ − log π_old exceeds 1.5 × `target`, i.e. the update
 /// has moved the policy far enough and should take no more steps on this batch.
 pub fn stop_early(log_ratios: &[f64], target: f64) -> bool {

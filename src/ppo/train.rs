@@ -7,10 +7,10 @@
 //! 2. V(s_t) and V(s_{t+1}) from the critic, GAE advantages and returns per copy
 //!    (eqs. 6-8);
 //! 3. `epochs` passes over the batch in shuffled minibatches: one Adam step each on
-//!    policy loss (eq. 3, 4 or 2) + c_V · value loss (eq. 9) − c_H · entropy (eq. 16), with the
+//!    policy loss (eq. 3, 4 or 2) + c_V · value loss (eq. 9) − c_H · entropy (eq. 11), with the
 //!    advantages normalised per minibatch (eq. 10) and the global gradient norm clipped;
 //! 4. diagnostics between the policy before and after the update: KL (k1, k3,
-//!    eqs. 12-13), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
+//!    eqs. 13-14), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
 
 use super::loss::{adapt_beta, clip_fraction, policy_loss, stop_early, value_loss};
 use crate::env::Env;
@@ -110,7 +110,7 @@ pub struct PpoConfig {
     #[arg(long)]
     pub clip_value: Option<f64>,
     /// Weight c_V of the value loss [0, 1000]
-    // c_V and c_H of eq. 16.
+    // c_V and c_H of eq. 11.
     #[arg(long, default_value_t = 0.5)]
     pub vf_coef: f64,
     /// Weight c_H of the entropy bonus [0, 1000]
@@ -448,14 +448,14 @@ pub struct PpoUpdateLog {
     pub value_loss: f64,
     /// Mean entropy of π(·|s) over the batch after the update (nats).
     pub entropy: f64,
-    /// KL(π_old ‖ π_new) over the batch after the update: k1 = mean(−log ρ) (eq. 12)...
+    /// KL(π_old ‖ π_new) over the batch after the update: k1 = mean(−log ρ) (eq. 13)...
     pub kl_k1: f64,
-    /// ... and k3 = mean((ρ − 1) − log ρ) (eq. 13).
+    /// ... and k3 = mean((ρ − 1) − log ρ) (eq. 14).
     pub kl_k3: f64,
     /// Share of the batch whose ratio ended outside [1 − ε, 1 + ε] (ε of this update for
     /// PPO-clip, the initial ε for the other objectives).
     pub clip_fraction: f64,
-    /// 1 − Var(R − V)/Var(R) with the values that computed the advantages (eq. 11).
+    /// 1 − Var(R − V)/Var(R) with the values that computed the advantages (eq. 12).
     pub explained_variance: f64,
     /// PPO1's β used by this update (NaN for the other objectives).
     pub beta: f64,
@@ -597,7 +597,7 @@ where
                 let v_loss =
                     value_loss(&v, &pick(&old_values).map_err(&c)?, &pick(&returns_t).map_err(&c)?, cfg.clip_value)
                         .map_err(&c)?;
-                // eq. 16: L = L_policy + c_V · L_V − c_H · H
+                // eq. 11: L = L_policy + c_V · L_V − c_H · H
                 let mut loss = (&policy_loss + (&v_loss * cfg.vf_coef).map_err(&c)?).map_err(&c)?;
                 if cfg.ent_coef > 0.0 {
                     loss = (loss - (entropy * cfg.ent_coef).map_err(&c)?).map_err(&c)?;
