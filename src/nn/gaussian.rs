@@ -2,8 +2,8 @@
 //! a ~ N(μ(s), diag σ²), the mean μ(s) from an MLP and log σ a free parameter vector
 //! that does not depend on the state.
 //!
-//! log π(a|s) = Σ_d [ −½ ((a_d − μ_d) / σ_d)² − log σ_d − ½ log 2π ]   (eq. 14 of chapter 4)
-//! H(π(·|s))  = Σ_d [ log σ_d + ½ (1 + log 2π) ]                        (eq. 15)
+//! log π(a|s) = Σ_d [ −½ ((a_d − μ_d) / σ_d)² − log σ_d − ½ log 2π ]   (eq. 15 of chapter 4)
+//! H(π(·|s))  = Σ_d [ log σ_d + ½ (1 + log 2π) ]                        (eq. 16)
 //!
 //! The entropy does not depend on s: with a state-independent σ, exploring more or
 //! less is one decision for the whole state space, which the gradient of log σ makes.

@@ -20,7 +20,7 @@ pub fn surrogate_loss(log_probs: &Tensor, old_log_probs: &Tensor, advantages: &T
     (ratio(log_probs, old_log_probs)? * advantages.detach())?.mean_all()?.neg()
 }
 
-/// PPO2, the clipped surrogate (eq. 3): −mean_t min(ρ_t A_t, clip(ρ_t, 1 − ε, 1 + ε) A_t).
+/// PPO-clip, the clipped surrogate (eq. 3): −mean_t min(ρ_t A_t, clip(ρ_t, 1 − ε, 1 + ε) A_t).
 ///
 /// The min makes it a pessimistic bound: a ratio that has moved past 1 ± ε in the
 /// direction the advantage favours earns nothing more (zero gradient), while a move
@@ -38,7 +38,7 @@ pub fn clipped_surrogate_loss(
     unclipped.minimum(&clipped)?.mean_all()?.neg()
 }
 
-/// PPO1, the KL-penalised surrogate (eq. 4): −mean_t [ρ_t A_t − β k3_t], with the KL
+/// PPO-KL, the KL-penalised surrogate (eq. 4): −mean_t [ρ_t A_t − β k3_t], with the KL
 /// between π_old and π_θ estimated per sample by k3 = (ρ − 1) − log ρ (eq. 14): never
 /// negative, and its gradient is an unbiased estimate of ∇KL.
 pub fn kl_penalty_loss(
@@ -78,7 +78,7 @@ pub fn stop_early(log_ratios: &[f64], target: f64) -> bool {
     kl_k3(log_ratios) > 1.5 * target
 }
 
-/// The adaptive penalty coefficient of PPO1 (eq. 5), applied after each update with the
+/// The adaptive penalty coefficient of PPO-KL (eq. 5), applied after each update with the
 /// KL d measured between the policy before and after it: d > 1.5·target → β·2 (the
 /// step went too far: penalise more); d < target / 1.5 → β / 2; otherwise unchanged.
 pub fn adapt_beta(beta: f64, kl: f64, target: f64) -> f64 {

@@ -10,7 +10,7 @@
 //!    policy loss (eq. 3, 4 or 2) + c_V · value loss (eq. 9) − c_H · entropy (eq. 11), with the
 //!    advantages normalised per minibatch (eq. 10) and the global gradient norm clipped;
 //! 4. diagnostics between the policy before and after the update: KL (k1, k3,
-//!    eqs. 13-14), clip fraction, entropy, explained variance; PPO1 adapts β (eq. 5).
+//!    eqs. 13-14), clip fraction, entropy, explained variance; PPO-KL adapts β (eq. 5).
 
 use super::loss::{adapt_beta, clip_fraction, policy_loss, stop_early, value_loss};
 use crate::env::Env;
@@ -28,9 +28,9 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
-    /// PPO2: the clipped surrogate (eq. 3).
+    /// PPO-clip: the clipped surrogate (eq. 3).
     Clip,
-    /// PPO1: the surrogate minus β·KL, β adapted after every update (eqs. 4, 5).
+    /// PPO-KL: the surrogate minus β·KL, β adapted after every update (eqs. 4, 5).
     KlPenalty,
     /// The unclipped surrogate ρ·A (eq. 2); with one epoch of one minibatch, this is
     /// plain policy gradient with a learned baseline (A2C-style).
@@ -95,7 +95,7 @@ pub struct PpoConfig {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anneal_clip: bool,
     /// PPO-KL: the KL target d_targ of the adaptive β [1e-8, 10]
-    // PPO1's d_targ (eq. 5).
+    // PPO-KL's d_targ (eq. 5).
     #[arg(long, default_value_t = 0.01)]
     pub target_kl: f64,
     /// Stop an update's epochs once the KL estimate k3 of a minibatch, measured before its step, exceeds 1.5 × this (default: never) [1e-8, 10]
@@ -457,7 +457,7 @@ pub struct PpoUpdateLog {
     pub clip_fraction: f64,
     /// 1 − Var(R − V)/Var(R) with the values that computed the advantages (eq. 12).
     pub explained_variance: f64,
-    /// PPO1's β used by this update (NaN for the other objectives).
+    /// PPO-KL's β used by this update (NaN for the other objectives).
     pub beta: f64,
     pub lr: f64,
     pub clip_range: f64,
