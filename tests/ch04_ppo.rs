@@ -388,7 +388,7 @@ fn quick_run_writes_the_headline_and_figures() {
     for key in ["steps_to_475_median", "seconds_to_475_median", "speedup_seconds_to_475_vs_python"] {
         assert!(summary.headline[key].is_null(), "{key}: {}", summary.headline[key]);
     }
-    assert_eq!(common::assert_figures(&dir.join("ch04-ppo"), &serde_json::to_value(&summary).unwrap()), 14);
+    assert_eq!(common::assert_figures(&dir.join("ch04-ppo"), &serde_json::to_value(&summary).unwrap()), 16);
     let csv = std::fs::read_to_string(dir.join("ch04-ppo/metrics.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     for col in [
