@@ -314,11 +314,37 @@ pub fn pages(root: &Path) -> Vec<(std::path::PathBuf, Option<String>)> {
     pages
 }
 
+/// One number that a fresh run prints differently from the committed one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// The chapters (`ch06`) whose summaries the number reads.
+    pub chapters: Vec<String>,
+    pub message: String,
+}
+
+/// The chapters an expression reads: the page's own and every `chNN:` prefix.
+fn chapters_read(expr: &str, chapter: Option<&str>) -> Vec<String> {
+    let mut chapters: Vec<String> = tokenize(expr)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| match t {
+            Token::Path(p) => match p.split_once(':') {
+                Some((c, _)) => short_id(c),
+                None => chapter.map(str::to_string),
+            },
+            _ => None,
+        })
+        .collect();
+    chapters.sort();
+    chapters.dedup();
+    chapters
+}
+
 /// How a fresh run differs from the committed one, one line per difference: every tied
 /// number of every page that prints differently at its precision, and every other
 /// headline number that differs in its first three significant digits. Times and
 /// speeds are left out; so are chapters that `fresh` does not have.
-pub fn compare_runs(root: &Path, fresh: &Summaries, committed: &Summaries) -> Vec<String> {
+pub fn compare_runs(root: &Path, fresh: &Summaries, committed: &Summaries) -> Vec<Difference> {
     let mut differences = Vec::new();
     let mut tied_keys = std::collections::BTreeSet::new();
     for (page, chapter) in pages(root) {
@@ -336,14 +362,15 @@ pub fn compare_runs(root: &Path, fresh: &Summaries, committed: &Summaries) -> Ve
                 tied_keys.insert((c.clone(), key.to_string()));
             }
             if tie.reprint(new) != tie.reprint(old) {
-                differences.push(format!(
+                let message = format!(
                     "{}:{}: `{}` is {} in this run, {} in the committed one",
                     page.strip_prefix(root).unwrap_or(&page).display(),
                     tie.line,
                     tie.expr,
                     tie.reprint(new),
                     tie.reprint(old)
-                ));
+                );
+                differences.push(Difference { chapters: chapters_read(&tie.expr, chapter.as_deref()), message });
             }
         }
     }
@@ -362,7 +389,8 @@ pub fn compare_runs(root: &Path, fresh: &Summaries, committed: &Summaries) -> Ve
             };
             if !same {
                 let old = old_head.get(key).map_or_else(|| "missing".to_string(), Value::to_string);
-                differences.push(format!("{chapter}: headline.{key} is {new} in this run, {old} in the committed one"));
+                let message = format!("{chapter}: headline.{key} is {new} in this run, {old} in the committed one");
+                differences.push(Difference { chapters: vec![chapter.clone()], message });
             }
         }
     }
@@ -699,13 +727,15 @@ mod tests {
         fresh.insert("ch06", changed.clone());
         let differences = compare_runs(&root, &fresh, &committed);
         assert_eq!(differences.len(), 1, "{differences:?}");
-        assert!(differences[0].contains("chapters/06-grpo/README.md:1") && differences[0].contains("−2.7"));
+        assert!(differences[0].message.contains("chapters/06-grpo/README.md:1"));
+        assert!(differences[0].message.contains("−2.7"));
+        assert_eq!(differences[0].chapters, ["ch06"]);
         changed["headline"]["drop"] = serde_json::json!(-2.61);
         changed["headline"]["steps"] = serde_json::json!(28260); // 2.83e4: differs
         fresh.insert("ch06", changed);
         let differences = compare_runs(&root, &fresh, &committed);
         assert_eq!(differences.len(), 1, "{differences:?}");
-        assert!(differences[0].contains("headline.steps"));
+        assert!(differences[0].message.contains("headline.steps"));
         std::fs::remove_dir_all(&root).unwrap();
     }
 
