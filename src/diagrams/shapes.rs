@@ -168,6 +168,23 @@ fn rich_fit<DB: DrawingBackend>(
     Ok(if w <= max_width || w == 0.0 { preferred } else { (preferred * max_width / w).max(6.0) })
 }
 
+/// The top-left corner of a line of text `width` wide, anchored at `at` by (h, v);
+/// plotters' text box is size / 1.24 high.
+fn top_left(at: Pt, width: f64, size: f64, (h, v): (HPos, VPos)) -> Pt {
+    let height = size / 1.24;
+    let x = match h {
+        HPos::Left => at.0,
+        HPos::Center => at.0 - width / 2.0,
+        HPos::Right => at.0 - width,
+    };
+    let y = match v {
+        VPos::Top => at.1,
+        VPos::Center => at.1 - height / 2.0,
+        VPos::Bottom => at.1 - height,
+    };
+    (x, y)
+}
+
 /// One line of text (with `_` and `^` marks) at `at`, anchored by (h, v).
 pub(super) fn text<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -177,19 +194,9 @@ pub(super) fn text<DB: DrawingBackend>(
     at: Pt,
     (h, v): (HPos, VPos),
 ) -> Result<(), PlotError> {
-    let width = rich_width(area, s, size)?;
-    let mut x = match h {
-        HPos::Left => at.0,
-        HPos::Center => at.0 - width / 2.0,
-        HPos::Right => at.0 - width,
-    };
-    // plotters' text box is size / 1.24 high and the baseline sits size / 2 below its
-    // top; every piece is placed by its top so that all share the line's baseline.
-    let top = match v {
-        VPos::Top => at.1,
-        VPos::Center => at.1 - size / 2.48,
-        VPos::Bottom => at.1 - size / 1.24,
-    };
+    let (mut x, top) = top_left(at, rich_width(area, s, size)?, size, (h, v));
+    // The baseline sits size / 2 below the box's top; every piece is placed by its top
+    // so that all share the line's baseline.
     let baseline = top + size / 2.0;
     for (p, script) in pieces(s) {
         let ps = piece_size(size, script);
@@ -292,16 +299,7 @@ pub(super) fn label<DB: DrawingBackend>(
     (h, v): (HPos, VPos),
 ) -> Result<(), PlotError> {
     let (w, ht) = (rich_width(area, s, size)?, size / 1.24);
-    let x0 = match h {
-        HPos::Left => at.0,
-        HPos::Center => at.0 - w / 2.0,
-        HPos::Right => at.0 - w,
-    };
-    let y0 = match v {
-        VPos::Top => at.1,
-        VPos::Center => at.1 - ht / 2.0,
-        VPos::Bottom => at.1 - ht,
-    };
+    let (x0, y0) = top_left(at, w, size, (h, v));
     let pad = 3.0;
     area.draw(&Rectangle::new([px((x0 - pad, y0 - pad)), px((x0 + w + pad, y0 + ht + pad))], WHITE.filled()))?;
     text(area, s, size, color, (x0, y0), (HPos::Left, VPos::Top))
