@@ -11,6 +11,7 @@ pub mod checkpoint; // safetensors weights + JSON config, checked on load
 pub mod corpus; // the generated pre-training documents and their mix
 pub mod eval; // accuracy, format rate, pass@k, maj@k
 pub mod figures; // curve panels and chapter 6's GRPO figures
+pub mod fused; // layer norm, attention and token log-probs as fused kernels with their own backward
 pub mod grpo; // GRPO: rule rewards, group advantages, k3 KL, the clipped loss, the loop
 pub mod grpo_experiments; // chapter 6: main runs and a β sweep on the job pool; headline, metrics
 pub mod hacking; // chapter 7's reward hacking: flawed rewards fitted, the hacked answers

@@ -1,10 +1,12 @@
 //! A decoder-only transformer (GPT), small enough to read in one sitting.
 //!
 //! tokens → token + position embeddings → n × [x + attn(ln(x)); x + mlp(ln(x))] → ln → logits.
-//! Only differentiable candle ops: `ops::softmax` and a hand-written layer norm (the
-//! fused `softmax_last_dim` and `layer_norm` silently drop gradients).
+//! Layer norm and attention are the fused kernels of [`super::fused`], with their own
+//! backward passes (candle's fused `softmax_last_dim` and `layer_norm` have none: they
+//! silently drop gradients).
 
-use candle_core::{DType, Device, Tensor, Var, D};
+use super::fused::{self, AttnDims, Bias, HeadRows, MASKED};
+use candle_core::{DType, Device, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
@@ -159,34 +161,100 @@ pub struct Gpt {
     head: Option<Var>,
 }
 
-/// Keys and values of the tokens seen so far, one (k, v) per layer, each [B, H, T, d_head].
+/// Keys and values of the tokens seen so far, per layer, each [B, context, d] with the
+/// first `len` positions filled: a sampling step writes its one new token in place
+/// instead of copying the whole cache. Read only by sampling: no gradient flows through it.
 #[derive(Default)]
 pub struct KvCache {
-    layers: Vec<(Tensor, Tensor)>,
+    rows: usize,
+    capacity: usize,
+    layers: Vec<LayerCache>,
+}
+
+struct LayerCache {
+    k: Vec<f32>,
+    v: Vec<f32>,
+    len: usize,
 }
 
 impl KvCache {
     pub fn len(&self) -> usize {
-        self.layers.first().map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
+        self.layers.first().map_or(0, |c| c.len)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Keeps only the given rows of the batch (drops finished sequences while sampling).
-    pub fn select_rows(&mut self, rows: &Tensor) -> candle_core::Result<()> {
-        for (k, v) in self.layers.iter_mut() {
-            *k = k.index_select(rows, 0)?;
-            *v = v.index_select(rows, 0)?;
+    /// Keeps only the given rows of the batch, in increasing order (drops finished
+    /// sequences while sampling).
+    pub fn select_rows(&mut self, keep: &[usize]) -> candle_core::Result<()> {
+        if keep.windows(2).any(|w| w[0] >= w[1]) || keep.last().is_some_and(|&r| r >= self.rows) {
+            candle_core::bail!("KvCache::select_rows: {keep:?} is not an increasing subset of {} rows", self.rows);
         }
+        let block = self.capacity * self.layers.first().map_or(0, |c| c.k.len() / (self.rows * self.capacity).max(1));
+        for c in self.layers.iter_mut() {
+            for (new, &old) in keep.iter().enumerate() {
+                c.k.copy_within(old * block..old * block + block, new * block);
+                c.v.copy_within(old * block..old * block + block, new * block);
+            }
+            c.k.truncate(keep.len() * block);
+            c.v.truncate(keep.len() * block);
+        }
+        self.rows = keep.len();
         Ok(())
+    }
+
+    /// Layer `l`: appends the keys and values of the new tokens (from `qkv` [B·T, 3d]),
+    /// then attends from their queries to every cached key (eq. 1).
+    fn attend(
+        &mut self,
+        l: usize,
+        qkv: &Tensor,
+        bias: &Tensor,
+        (b, t, heads, context): (usize, usize, usize, usize),
+    ) -> candle_core::Result<Tensor> {
+        let width = qkv.dim(1)? / 3;
+        if self.layers.is_empty() {
+            (self.rows, self.capacity) = (b, context);
+        }
+        if self.layers.len() == l {
+            let n = self.rows * self.capacity * width;
+            self.layers.push(LayerCache { k: vec![0.0; n], v: vec![0.0; n], len: 0 });
+        }
+        let cap = self.capacity;
+        let c = &mut self.layers[l];
+        if b != self.rows || c.len + t > cap {
+            candle_core::bail!(
+                "KvCache: {b} rows of {t} new tokens after {} (cache: {} rows, {cap} tokens)",
+                c.len,
+                self.rows
+            );
+        }
+        let dims = AttnDims { batch: b, heads, head_dim: width / heads, tq: t, tk: c.len + t };
+        let batched = fused::check_bias(bias, dims)?;
+        let (mut out, mut probs) = (vec![0.0f32; b * t * width], vec![0.0f32; b * heads * t * dims.tk]);
+        fused::with_values(qkv, |qkv| {
+            for (r, new) in qkv.chunks_exact(3 * width).enumerate() {
+                let at = ((r / t) * cap + c.len + r % t) * width;
+                c.k[at..at + width].copy_from_slice(&new[width..2 * width]);
+                c.v[at..at + width].copy_from_slice(&new[2 * width..]);
+            }
+            c.len += t;
+            let q = HeadRows { data: qkv, batch_stride: t * 3 * width, row_stride: 3 * width, offset: 0 };
+            let cached = |data| HeadRows { data, batch_stride: cap * width, row_stride: width, offset: 0 };
+            fused::with_values(bias, |bias| {
+                let bias = Bias { values: bias, batched };
+                fused::attention_forward(q, cached(&c.k), cached(&c.v), bias, dims, &mut out, &mut probs)
+            })
+        })??;
+        Tensor::from_vec(out, (b * t, width), &Device::Cpu)
     }
 }
 
 /// Additive attention bias that lets position t see positions ≤ t (eq. 2): 0 or −1e9.
 pub fn causal_bias(t: usize) -> candle_core::Result<Tensor> {
-    let v: Vec<f32> = (0..t * t).map(|i| if i % t <= i / t { 0.0 } else { -1e9 }).collect();
+    let v: Vec<f32> = (0..t * t).map(|i| if i % t <= i / t { 0.0 } else { MASKED }).collect();
     Tensor::from_vec(v, (1, 1, t, t), &Device::Cpu)
 }
 
@@ -204,17 +272,14 @@ fn constant(n: usize, value: f32) -> candle_core::Result<Var> {
     var(&[n], vec![value; n])
 }
 
-/// x [N, in] · w [in, out] + b.
+/// x [N, in] · w [in, out] + b (the fused kernel).
 fn linear(x: &Tensor, (w, b): &(Var, Var)) -> candle_core::Result<Tensor> {
-    x.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())
+    fused::linear(x, w.as_tensor(), b.as_tensor(), false)
 }
 
-/// Layer norm over the last dimension, from differentiable ops.
+/// Layer norm over the last dimension (the fused kernel).
 fn layer_norm(x: &Tensor, (g, b): &(Var, Var)) -> candle_core::Result<Tensor> {
-    let mu = x.mean_keepdim(D::Minus1)?;
-    let xc = x.broadcast_sub(&mu)?;
-    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-    xc.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(g.as_tensor())?.broadcast_add(b.as_tensor())
+    fused::layer_norm(x, g.as_tensor(), b.as_tensor())
 }
 
 impl Gpt {
@@ -335,13 +400,16 @@ impl Gpt {
         for (l, block) in self.blocks.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, l));
             x = (&x + self.attention(block, &layer_norm(&x, &block.ln1)?, b, t, bias, layer_cache)?)?;
-            let h = linear(&layer_norm(&x, &block.ln2)?, &block.fc)?.relu()?;
+            let (fc_w, fc_b) = &block.fc;
+            let h = fused::linear(&layer_norm(&x, &block.ln2)?, fc_w.as_tensor(), fc_b.as_tensor(), true)?; // ReLU
             x = (&x + linear(&h, &block.fc_out)?)?;
         }
         layer_norm(&x, &self.ln_f)
     }
 
-    /// Causal multi-head attention (eq. 1): softmax(q kᵀ/√d_head + bias) v, per head.
+    /// Causal multi-head attention (eq. 1): softmax(q kᵀ/√d_head + bias) v, per head,
+    /// on the `[q | k | v]` projection of x (the fused kernel; through the cache when
+    /// sampling).
     fn attention(
         &self,
         block: &Block,
@@ -351,25 +419,11 @@ impl Gpt {
         bias: &Tensor,
         cache: Option<(&mut KvCache, usize)>,
     ) -> candle_core::Result<Tensor> {
-        let (d, h) = (self.cfg.d_model, self.cfg.n_heads);
-        let hd = d / h;
         let qkv = linear(x, &block.qkv)?; // [B·T, 3d]
-        let split = |i: usize| -> candle_core::Result<Tensor> {
-            qkv.narrow(1, i * d, d)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
+        let y = match cache {
+            None => fused::self_attention(&qkv, bias, b, t, self.cfg.n_heads)?,
+            Some((cache, l)) => cache.attend(l, &qkv, bias, (b, t, self.cfg.n_heads, self.cfg.context))?,
         };
-        let (q, mut k, mut v) = (split(0)?, split(1)?, split(2)?); // [B, H, T, hd]
-        if let Some((cache, l)) = cache {
-            if let Some((k0, v0)) = cache.layers.get(l) {
-                k = Tensor::cat(&[k0, &k], 2)?;
-                v = Tensor::cat(&[v0, &v], 2)?;
-                cache.layers[l] = (k.clone(), v.clone());
-            } else {
-                cache.layers.push((k.clone(), v.clone()));
-            }
-        }
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(bias)?;
-        let att = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b * t, d))?;
         linear(&y, &block.proj)
     }
 

@@ -2,6 +2,7 @@
 //! warm-up and a cosine decay of the learning rate.
 
 use super::corpus::{self, Form};
+use super::fused::MASKED;
 use super::model::{Gpt, GptConfig};
 use super::tokenizer::{Tokenizer, EOS};
 use crate::error::{check_range, Error, Result};
@@ -128,7 +129,7 @@ pub fn lm_loss(model: &Gpt, rows: &[Vec<u32>]) -> candle_core::Result<Tensor> {
                 start = i;
             }
             pos.push((i - start) as u32);
-            bias.extend((0..t).map(|j| if j <= i && doc[j] == doc[i] { 0.0f32 } else { -1e9 }));
+            bias.extend((0..t).map(|j| if j <= i && doc[j] == doc[i] { 0.0f32 } else { MASKED }));
         }
     }
     let dev = &Device::Cpu;
@@ -138,8 +139,9 @@ pub fn lm_loss(model: &Gpt, rows: &[Vec<u32>]) -> candle_core::Result<Tensor> {
         &Tensor::from_vec(bias, (b, 1, t, t), dev)?,
         None,
     )?;
-    let targets = Tensor::from_vec(targets, b * t, dev)?;
-    candle_nn::loss::cross_entropy(&logits.reshape((b * t, model.cfg.vocab_size))?, &targets)
+    // Cross-entropy: the mean of −log p(target) over every position.
+    let logp = super::fused::token_log_probs(&logits.reshape((b * t, model.cfg.vocab_size))?, &targets)?;
+    logp.mean_all()?.neg()
 }
 
 /// Trains a fresh model from `seed`: weights from stream 0, the corpus from stream 1.

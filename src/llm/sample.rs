@@ -1,9 +1,10 @@
 //! Sampling with a KV cache, batched over many sequences, and the per-token
 //! log-probabilities of given completions (the quantity GRPO's ratio and KL need).
 
+use super::fused::MASKED;
 use super::model::{Gpt, KvCache};
 use super::tokenizer::{Tokenizer, EOS};
-use candle_core::{Device, Tensor, D};
+use candle_core::{Device, Tensor};
 use rand::{Rng, RngExt};
 
 /// How to draw completions.
@@ -59,7 +60,7 @@ pub fn sample(
         pos.extend((0..width).map(|t| t.saturating_sub(pad[r]) as u32));
         for t in 0..width {
             // A padded query sees only itself, so no softmax row is empty.
-            bias.extend((0..width).map(|j| if j <= t && (j >= pad[r] || j == t) { 0.0f32 } else { -1e9 }));
+            bias.extend((0..width).map(|j| if j <= t && (j >= pad[r] || j == t) { 0.0f32 } else { MASKED }));
         }
     }
     let dev = &Device::Cpu;
@@ -88,7 +89,7 @@ pub fn sample(
             break;
         }
         if keep.len() < active.len() {
-            cache.select_rows(&Tensor::from_vec(keep.iter().map(|&i| i as u32).collect(), keep.len(), dev)?)?;
+            cache.select_rows(&keep)?;
             next = keep.iter().map(|&i| next[i]).collect();
             active = keep.iter().map(|&i| active[i]).collect();
         }
@@ -99,7 +100,7 @@ pub fn sample(
             .iter()
             .flat_map(|&r| {
                 let p = pad[r];
-                (0..=t_cache).map(move |j| if j >= p { 0.0 } else { -1e9 })
+                (0..=t_cache).map(move |j| if j >= p { 0.0 } else { MASKED })
             })
             .collect();
         let k = active.len();
@@ -152,13 +153,9 @@ pub fn token_logprobs(
 ) -> candle_core::Result<(Tensor, Tensor)> {
     let lay = CompletionLayout::new(model, prompts, completions)?;
     let (b, t, l) = (lay.b, lay.t, lay.l);
-    let dev = &Device::Cpu;
     let logits = model.forward(&lay.ids)?;
-    let logp = candle_nn::ops::log_softmax(&logits.reshape((b * t, model.cfg.vocab_size))?, D::Minus1)?;
-    let picked = logp
-        .index_select(&lay.rows, 0)?
-        .gather(&Tensor::from_vec(lay.targets, (b * l, 1), dev)?, 1)?
-        .reshape((b, l))?;
+    let rows = logits.reshape((b * t, model.cfg.vocab_size))?.index_select(&lay.rows, 0)?;
+    let picked = super::fused::token_log_probs(&rows, &lay.targets)?.reshape((b, l))?;
     Ok(((picked * &lay.mask)?, lay.mask))
 }
 
