@@ -5,7 +5,6 @@
 //! (about 2,500 steps/s and 9 s to 475 on one thread).
 
 use candle_core::{Device, Tensor};
-use candle_nn::Optimizer;
 use rl_sandbox::env::cartpole::CartPole;
 use rl_sandbox::nn::{self, Mlp};
 use rl_sandbox::ppo::{self, Actor, Categorical, PpoConfig};
@@ -29,7 +28,7 @@ fn main() {
     let critic = Mlp::new(&[4, 64, 64, 1], cfg.activation, 1.0, candle_core::DType::F32, &mut rng).expect("critic");
     let mut vars = actor.vars();
     vars.extend(critic.vars());
-    let mut opt = nn::adam(vars.clone(), cfg.lr, cfg.adam_eps).expect("adam");
+    let mut opt = nn::ClippedAdam::new(vars, cfg.lr, cfg.adam_eps, cfg.max_grad_norm).expect("adam");
     let n = cfg.batch_size();
     let f = |v: Vec<f32>, shape: &[usize]| Tensor::from_vec(v, shape, &Device::Cpu).expect("tensor");
     let obs = f((0..n * 4).map(|i| (i as f32 * 0.37).sin()).collect(), &[n, 4]);
@@ -42,9 +41,8 @@ fn main() {
         let policy = ppo::clipped_surrogate_loss(&lp, &old, &adv, 0.2).expect("loss");
         let v = critic.forward_batch(&obs).and_then(|v| v.squeeze(1)).expect("V");
         let loss = (policy + (ppo::value_loss(&v, &ret, &ret, None).expect("value loss") * 0.5)).expect("sum");
-        let mut grads = loss.backward().expect("backward");
-        nn::clip_grad_norm(&mut grads, &vars, 0.5).expect("clip");
-        opt.step(&grads).expect("adam");
+        let grads = loss.backward().expect("backward");
+        opt.step(&grads).expect("clip and Adam");
     };
     for _ in 0..50 {
         step();

@@ -234,23 +234,145 @@ fn gaussian_log_prob_gradient_matches_finite_differences() {
     assert!((plain - batch.to_vec1::<f64>().unwrap()[0]).abs() < 1e-6);
 }
 
-/// `forward_batch` (biases through a matmul with ones) computes the same function and
-/// the same gradients as `forward`.
+/// The largest |a − b| of two tensors of the same shape.
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    let d = (a.to_dtype(DType::F64).unwrap() - b.to_dtype(DType::F64).unwrap()).unwrap();
+    d.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
+}
+
+fn f32_tensor<R: Rng + ?Sized>(rng: &mut R, shape: &[usize], scale: f64) -> Tensor {
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| (rng.random_range(-1.0..1.0) * scale) as f32).collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+/// The composed dense layer the fused one replaces: matmul, broadcast bias, then tanh as
+/// 2σ(2z) − 1 (how `Mlp::forward` computes it) or ReLU.
+fn composed_dense(x: &Tensor, w: &Tensor, b: &Tensor, act: Option<Activation>) -> Tensor {
+    let z = x.matmul(w).unwrap().broadcast_add(b).unwrap();
+    match act {
+        Some(Activation::Tanh) => {
+            candle_nn::ops::sigmoid(&z.affine(2.0, 0.0).unwrap()).unwrap().affine(2.0, -1.0).unwrap()
+        }
+        Some(Activation::Relu) => z.relu().unwrap(),
+        None => z,
+    }
+}
+
+/// The fused dense layer (`nn::fused::dense`) equals the composed candle ops, forward
+/// and backward, and its gradients equal central finite differences of itself.
+#[test]
+fn fused_dense_layer_matches_composed_ops_and_finite_differences() {
+    one_thread();
+    let mut rng = rng::seeded(11, 0);
+    for act in [Some(Activation::Tanh), Some(Activation::Relu), None] {
+        let x = Var::from_tensor(&f32_tensor(&mut rng, &[33, 5], 2.0)).unwrap();
+        let w = Var::from_tensor(&f32_tensor(&mut rng, &[5, 7], 1.0)).unwrap();
+        let b = Var::from_tensor(&f32_tensor(&mut rng, &[7], 0.5)).unwrap();
+        // A loss whose upstream gradient differs per entry: L = Σ y ⊙ r.
+        let r = f32_tensor(&mut rng, &[33, 7], 1.0);
+        let loss = |y: &Tensor| (y * &r).unwrap().sum_all().unwrap();
+        let fused = nn::fused::dense(&x, &w, &b, act).unwrap();
+        let composed = composed_dense(&x, &w, &b, act);
+        assert!(max_diff(&fused, &composed) < 1e-6, "{act:?}: forward differs by {}", max_diff(&fused, &composed));
+        let (gf, gc) = (loss(&fused).backward().unwrap(), loss(&composed).backward().unwrap());
+        for (name, v) in [("x", &x), ("W", &w), ("b", &b)] {
+            let (a, c) = (gf.get(v.as_tensor()).unwrap(), gc.get(v.as_tensor()).unwrap());
+            assert!(max_diff(a, c) < 1e-5, "{act:?}: ∂L/∂{name} differs by {}", max_diff(a, c));
+        }
+        // Central differences of the fused layer itself, entry by entry (h = 10⁻², f32).
+        for (name, v) in [("x", &x), ("W", &w), ("b", &b)] {
+            let g = gf.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let theta = v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for i in (0..theta.len()).step_by(3) {
+                let at = |delta: f32| {
+                    let mut t = theta.clone();
+                    t[i] += delta;
+                    v.set(&Tensor::from_vec(t, v.shape(), &Device::Cpu).unwrap()).unwrap();
+                    let l = loss(&nn::fused::dense(&x, &w, &b, act).unwrap()).to_scalar::<f32>().unwrap();
+                    l as f64
+                };
+                let h = 1e-2;
+                let fd = (at(h) - at(-h)) / (2.0 * h as f64);
+                v.set(&Tensor::from_vec(theta.clone(), v.shape(), &Device::Cpu).unwrap()).unwrap();
+                // ReLU's kink: skip the entries whose step crosses it.
+                let tol = 2e-3 * (1.0 + fd.abs());
+                if act == Some(Activation::Relu) && (fd - g[i] as f64).abs() > tol {
+                    continue;
+                }
+                assert!(
+                    (fd - g[i] as f64).abs() < tol,
+                    "{act:?}: ∂L/∂{name}[{i}] = {} but differences give {fd}",
+                    g[i]
+                );
+            }
+        }
+    }
+}
+
+/// The rational tanh of the fused layer is tanh to a few f32 ulps over the whole line.
+#[test]
+fn fused_tanh_is_tanh() {
+    let mut worst = 0.0f64;
+    for i in -200_000..=200_000 {
+        let x = i as f64 * 1e-4;
+        worst = worst.max((nn::fused::tanh_f32(x as f32) as f64 - x.tanh()).abs());
+    }
+    assert!(worst < 5e-7, "max error {worst}");
+    assert_eq!(nn::fused::tanh_f32(1e4), 1.0);
+    assert_eq!(nn::fused::tanh_f32(-1e4), -1.0);
+}
+
+/// `forward_batch` (one fused node per layer) computes the same function and the same
+/// gradients as `forward` (composed candle ops), to f32 rounding.
 #[test]
 fn forward_batch_matches_forward() {
     one_thread();
     let mut rng = rng::seeded(7, 0);
-    let mlp = Mlp::new(&[3, 8, 8, 2], Activation::Tanh, 1.0, DType::F64, &mut rng).unwrap();
-    let x: Vec<f64> = (0..15).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let x = Tensor::from_vec(x, (5, 3), &Device::Cpu).unwrap();
-    let (a, b) = (mlp.forward(&x).unwrap(), mlp.forward_batch(&x).unwrap());
-    assert_eq!(a.to_vec2::<f64>().unwrap(), b.to_vec2::<f64>().unwrap());
-    let ga = a.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-    let gb = b.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-    for v in mlp.vars() {
-        let (ga, gb) = (ga.get(v.as_tensor()).unwrap(), gb.get(v.as_tensor()).unwrap());
-        let diff = (ga - gb).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
-        assert!(diff < 1e-12, "gradients differ by {diff}");
+    for act in [Activation::Tanh, Activation::Relu] {
+        let mlp = Mlp::new(&[4, 64, 64, 2], act, 1.0, DType::F32, &mut rng).unwrap();
+        let x = f32_tensor(&mut rng, &[256, 4], 2.0);
+        let (a, b) = (mlp.forward(&x).unwrap(), mlp.forward_batch(&x).unwrap());
+        assert!(max_diff(&a, &b) < 1e-5, "{act:?}: outputs differ by {}", max_diff(&a, &b));
+        let ga = a.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = b.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        for v in mlp.vars() {
+            let (ga, gb) = (ga.get(v.as_tensor()).unwrap(), gb.get(v.as_tensor()).unwrap());
+            let scale = ga.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap() as f64;
+            assert!(max_diff(ga, gb) < 1e-4 * (1.0 + scale), "{act:?}: gradients differ by {}", max_diff(ga, gb));
+        }
+    }
+}
+
+/// `ClippedAdam` takes the same steps as global-norm clipping followed by candle's
+/// Adam (`nn::clip_grad_norm` + `nn::adam`), with the clip active and inactive.
+#[test]
+fn clipped_adam_matches_clip_then_candle_adam() {
+    use candle_nn::Optimizer;
+    one_thread();
+    let mut rng = rng::seeded(5, 0);
+    let a = Mlp::new(&[4, 16, 2], Activation::Tanh, 1.0, DType::F32, &mut rng).unwrap();
+    let b = Mlp::from_tensors(
+        a.vars().chunks(2).map(|p| (p[0].as_tensor().copy().unwrap(), p[1].as_tensor().copy().unwrap())).collect(),
+        Activation::Tanh,
+    )
+    .unwrap();
+    let x = f32_tensor(&mut rng, &[32, 4], 1.0);
+    let mut fused = nn::ClippedAdam::new(a.vars(), 1e-2, 1e-5, 0.5).unwrap();
+    let mut reference = nn::adam(b.vars(), 1e-2, 1e-5).unwrap();
+    for step in 0..20 {
+        // Large losses early (clipped), small later (not clipped).
+        let scale = if step < 10 { 10.0 } else { 0.01 };
+        let loss = |m: &Mlp| (m.forward(&x).unwrap().sqr().unwrap().sum_all().unwrap() * scale).unwrap();
+        let norm = fused.step(&loss(&a).backward().unwrap()).unwrap();
+        let mut grads = loss(&b).backward().unwrap();
+        let norm_ref = nn::clip_grad_norm(&mut grads, &b.vars(), 0.5).unwrap();
+        reference.step(&grads).unwrap();
+        assert!((norm - norm_ref).abs() < 1e-4 * norm_ref, "step {step}: norms {norm} vs {norm_ref}");
+        assert_eq!(norm > 0.5, step < 10, "step {step}: norm {norm}");
+        for (va, vb) in a.vars().iter().zip(b.vars()) {
+            assert!(max_diff(va.as_tensor(), vb.as_tensor()) < 1e-5, "step {step}: parameters differ");
+        }
     }
 }
 

@@ -112,18 +112,19 @@ impl Mlp {
     }
 
     /// The same function as [`Mlp::forward`], faster to differentiate on a batch: each
-    /// bias enters as `ones [N, 1] · b [1, out]`, so that its gradient (a sum over the
-    /// batch) is a matrix product instead of candle's strided reduction, which took a
-    /// fifth of a PPO minibatch step. The outputs are identical; bias gradients agree
-    /// up to the order of a float sum.
+    /// layer is one fused graph node ([`crate::nn::fused::dense`], with tanh from a
+    /// vectorised rational approximation) instead of five candle operations, whose fixed
+    /// costs (and the strided reduction that candle's broadcast-add backward does) were
+    /// most of a PPO minibatch step. The outputs agree with [`Mlp::forward`] to float rounding
+    /// (a few 10⁻⁷). Weights other than f32 take [`Mlp::forward`].
     pub fn forward_batch(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let ones = Tensor::ones((x.dim(0)?, 1), x.dtype(), x.device())?;
+        if !super::fused::fits(self.dtype()) {
+            return self.forward(x);
+        }
         let mut h = x.clone();
         for (k, (w, b)) in self.layers.iter().enumerate() {
-            h = (h.matmul(w.as_tensor())? + ones.matmul(&b.as_tensor().unsqueeze(0)?)?)?;
-            if k + 1 < self.layers.len() {
-                h = self.activation.apply(&h)?;
-            }
+            let activation = (k + 1 < self.layers.len()).then_some(self.activation);
+            h = super::fused::dense(&h, w.as_tensor(), b.as_tensor(), activation)?;
         }
         Ok(h)
     }

@@ -9,6 +9,7 @@
 //!   policy head uses `candle_nn::ops::log_softmax`.
 
 pub mod flat;
+pub mod fused;
 pub mod gaussian;
 pub mod mlp;
 pub mod optim;
@@ -18,7 +19,7 @@ pub mod value;
 
 pub use gaussian::{gaussian_entropy, gaussian_log_prob, gaussian_log_prob_plain, sample_gaussian};
 pub use mlp::{Activation, Mlp, PlainMlp};
-pub use optim::{adam, clip_grad_norm};
+pub use optim::{adam, clip_grad_norm, ClippedAdam};
 pub use policy::{entropy, log_probs, log_probs_of, sample_categorical, sample_with_log_prob};
 
 use crate::error::{Error, Result};

@@ -16,10 +16,9 @@ use super::loss::{adapt_beta, clip_fraction, policy_loss, stop_early, value_loss
 use crate::env::Env;
 use crate::error::{check_range, Error, Result};
 use crate::estimators::{explained_variance, kl_k1, kl_k3, normalize_advantages};
-use crate::nn::{self, adam, candle_error, check_finite, clip_grad_norm, Activation, Mlp, PlainMlp};
+use crate::nn::{self, candle_error, check_finite, Activation, ClippedAdam, Mlp, PlainMlp};
 use crate::rollout::{self, check_count, EpisodeLog, VecEnv};
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::Optimizer;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::time::Instant;
@@ -530,7 +529,8 @@ where
         Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[1]].concat(), cfg.activation, 1.0, DType::F32, rng).map_err(&c)?;
     let mut vars = actor.vars();
     vars.extend(critic.vars());
-    let mut opt = adam(vars.clone(), cfg.lr, cfg.adam_eps).map_err(&c)?;
+    // Adam over actor and critic together, after clipping their global gradient norm.
+    let mut opt = ClippedAdam::new(vars, cfg.lr, cfg.adam_eps, cfg.max_grad_norm).map_err(&c)?;
 
     let updates = cfg.updates();
     let mut beta = cfg.init_beta;
@@ -603,10 +603,9 @@ where
                     loss = (loss - (entropy * cfg.ent_coef).map_err(&c)?).map_err(&c)?;
                 }
                 check_finite(scalar(&loss).map_err(&c)?, "the PPO loss", step)?;
-                let mut grads = loss.backward().map_err(&c)?;
-                let norm = clip_grad_norm(&mut grads, &vars, cfg.max_grad_norm).map_err(&c)?;
+                let grads = loss.backward().map_err(&c)?;
+                let norm = opt.step(&grads).map_err(&c)?;
                 check_finite(norm, "the gradient norm", step)?;
-                opt.step(&grads).map_err(&c)?;
                 policy_losses.push(scalar(&policy_loss).map_err(&c)?);
                 value_losses.push(scalar(&v_loss).map_err(&c)?);
                 grad_norms.push(norm);
