@@ -9,12 +9,12 @@
 //!
 //! | kernel | computes | equals the composed |
 //! |---|---|---|
-//! | [`linear`] | x·w + b, optionally through a ReLU | `matmul`, `broadcast_add`, `relu` |
 //! | [`layer_norm`] | (x − μ) / √(σ² + ε) · g + b per row | `mean_keepdim`, `sqr`, `sqrt`, broadcasts |
 //! | [`self_attention`] | softmax(q kᵀ/√d_h + bias) v per head | narrow, transpose, matmul, `ops::softmax`, matmul |
 //! | [`token_log_probs`] | log softmax(logits)[target] per row | `ops::log_softmax` then `gather` |
 //!
-//! They run on the CPU in f32, the only device and type the course trains with.
+//! They run on the CPU in f32, the only device and type the course trains with. The
+//! linear layers use the dense layer of [`crate::nn::fused`], shared with chapter 4's MLPs.
 
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 use std::sync::Mutex;
@@ -77,152 +77,6 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
 
 fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> Result<Tensor> {
     Tensor::from_vec(values, shape, &candle_core::Device::Cpu)
-}
-
-// ---------------------------------------------------------------------------------
-// Linear layer
-
-/// x [N, in] · w [in, out] + b [out], then max(0, ·) when `relu`: one node of the graph
-/// instead of three, so the backward pass allocates no gradient for the pre-bias
-/// product or the pre-ReLU values.
-pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { relu })
-}
-
-struct Linear {
-    relu: bool,
-}
-
-/// dst [m, n] (+)= a [m, k] · b [k, n], every matrix given by its element strides
-/// (column step, row step): `(1, cols)` is row-major, `(rows, 1)` its transpose.
-/// The same gemm library candle's matmul uses, on the same thread pool setting.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    a: &[f32],
-    (a_cs, a_rs): (usize, usize),
-    b: &[f32],
-    (b_cs, b_rs): (usize, usize),
-) {
-    assert!(
-        dst.len() >= m * n && a.len() > (m - 1) * a_rs + (k - 1) * a_cs && b.len() > (k - 1) * b_rs + (n - 1) * b_cs
-    );
-    let threads = candle_core::utils::get_num_threads();
-    let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    // SAFETY: the assert above keeps every index the strides reach inside the slices,
-    // and `dst` does not alias `a` or `b` (it is borrowed mutably).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        )
-    }
-}
-
-/// The forward pass on plain slices: y = x·w + b (then ReLU), x [N, in], w [in, out].
-pub fn linear_forward(x: &[f32], w: &[f32], b: &[f32], (n, inp, out): (usize, usize, usize), relu: bool) -> Vec<f32> {
-    let mut y = vec![0.0f32; n * out];
-    if n == 0 || out == 0 {
-        return y;
-    }
-    for row in y.chunks_exact_mut(out) {
-        row.copy_from_slice(b);
-    }
-    if inp > 0 {
-        gemm((n, out, inp), &mut y, true, x, (1, inp), w, (1, out));
-    }
-    if relu {
-        y.iter_mut().for_each(|v| *v = v.max(0.0));
-    }
-    y
-}
-
-/// The backward pass: with g = dy (times 1[y > 0] after a ReLU), for x [N, in] and
-/// w [in, out]: dx = g·wᵀ, dw = xᵀ·g and db = Σ_rows g.
-pub fn linear_backward(
-    x: &[f32],
-    w: &[f32],
-    y: &[f32],
-    dy: &[f32],
-    (n, inp, out): (usize, usize, usize),
-    relu: bool,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let g: std::borrow::Cow<[f32]> = if relu {
-        let mut g = dy.to_vec();
-        for (g, &y) in g.iter_mut().zip(y) {
-            *g = if y > 0.0 { *g } else { 0.0 };
-        }
-        g.into()
-    } else {
-        dy.into()
-    };
-    let (mut dx, mut dw, mut db) = (vec![0.0; n * inp], vec![0.0; inp * out], vec![0.0; out]);
-    if n > 0 && inp > 0 && out > 0 {
-        gemm((n, inp, out), &mut dx, false, &g, (1, out), w, (out, 1));
-        gemm((inp, out, n), &mut dw, false, x, (inp, 1), &g, (1, out));
-    }
-    for row in g.chunks_exact(out.max(1)) {
-        axpy(1.0, row, &mut db);
-    }
-    (dx, dw, db)
-}
-
-impl CustomOp3 for Linear {
-    fn name(&self) -> &'static str {
-        "fused-linear"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (x, w, b) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
-        let ((n, inp), (w_in, out)) = (l1.shape().dims2()?, l2.shape().dims2()?);
-        if w_in != inp || b.len() != out {
-            bail!("linear: x {:?}, w {:?}, b {:?}", l1.dims(), l2.dims(), l3.dims());
-        }
-        Ok((CpuStorage::F32(linear_forward(x, w, b, (n, inp, out), self.relu)), Shape::from((n, out))))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        b: &Tensor,
-        y: &Tensor,
-        dy: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let ((n, inp), out) = (x.dims2()?, b.dim(0)?);
-        let dims = (n, inp, out);
-        let (dx, dw, db) = with_values(x, |x| {
-            with_values(w, |w| with_values(y, |y| with_values(dy, |dy| linear_backward(x, w, y, dy, dims, self.relu))))
-        })????;
-        Ok((Some(tensor(dx, x.shape())?), Some(tensor(dw, w.shape())?), Some(tensor(db, b.shape())?)))
-    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 //! silently drop gradients).
 
 use super::fused::{self, AttnDims, Bias, HeadRows, MASKED};
+use crate::nn::Activation;
 use candle_core::{DType, Device, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -272,9 +273,9 @@ fn constant(n: usize, value: f32) -> candle_core::Result<Var> {
     var(&[n], vec![value; n])
 }
 
-/// x [N, in] · w [in, out] + b (the fused kernel).
-fn linear(x: &Tensor, (w, b): &(Var, Var)) -> candle_core::Result<Tensor> {
-    fused::linear(x, w.as_tensor(), b.as_tensor(), false)
+/// x [N, in] · w [in, out] + b, then the activation if any: one fused graph node.
+fn dense(x: &Tensor, (w, b): &(Var, Var), activation: Option<Activation>) -> candle_core::Result<Tensor> {
+    crate::nn::fused::dense(x, w.as_tensor(), b.as_tensor(), activation)
 }
 
 /// Layer norm over the last dimension (the fused kernel).
@@ -400,9 +401,8 @@ impl Gpt {
         for (l, block) in self.blocks.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, l));
             x = (&x + self.attention(block, &layer_norm(&x, &block.ln1)?, b, t, bias, layer_cache)?)?;
-            let (fc_w, fc_b) = &block.fc;
-            let h = fused::linear(&layer_norm(&x, &block.ln2)?, fc_w.as_tensor(), fc_b.as_tensor(), true)?; // ReLU
-            x = (&x + linear(&h, &block.fc_out)?)?;
+            let h = dense(&layer_norm(&x, &block.ln2)?, &block.fc, Some(Activation::Relu))?;
+            x = (&x + dense(&h, &block.fc_out, None)?)?;
         }
         layer_norm(&x, &self.ln_f)
     }
@@ -419,12 +419,12 @@ impl Gpt {
         bias: &Tensor,
         cache: Option<(&mut KvCache, usize)>,
     ) -> candle_core::Result<Tensor> {
-        let qkv = linear(x, &block.qkv)?; // [B·T, 3d]
+        let qkv = dense(x, &block.qkv, None)?; // [B·T, 3d]
         let y = match cache {
             None => fused::self_attention(&qkv, bias, b, t, self.cfg.n_heads)?,
             Some((cache, l)) => cache.attend(l, &qkv, bias, (b, t, self.cfg.n_heads, self.cfg.context))?,
         };
-        linear(&y, &block.proj)
+        dense(&y, &block.proj, None)
     }
 
     /// Builds a model from named tensors (a checkpoint); every name and shape must match.
