@@ -16,7 +16,8 @@
 //! They run on the CPU in f32, the only device and type the course trains with. The
 //! linear layers use the dense layer of [`crate::nn::fused`], shared with chapter 4's MLPs.
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
+pub(crate) use crate::nn::fused::with_f32;
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
 use std::sync::Mutex;
 
 /// The additive attention bias of a masked pair: exp(−1e9 − max) is exactly 0 in f32.
@@ -58,14 +59,6 @@ fn exp_or_zero(x: f32) -> f32 {
     } else {
         x.exp()
     }
-}
-
-/// Runs `f` on the values of a contiguous f32 CPU tensor, without copying.
-pub(crate) fn with_values<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else { bail!("the fused kernels run on the CPU only") };
-    slice(cpu, layout).map(f)
 }
 
 fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
@@ -168,7 +161,7 @@ impl CustomOp3 for LayerNorm {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (dx, dg, db) =
-            with_values(x, |x| with_values(g, |g| with_values(dy, |dy| layer_norm_backward(x, g, dy))))???;
+            with_f32(x, |x| with_f32(g, |g| with_f32(dy, |dy| layer_norm_backward(x, g, dy))))???;
         Ok((Some(tensor(dx, x.shape())?), Some(tensor(dg, g.shape())?), Some(tensor(db, g.shape())?)))
     }
 }
@@ -374,7 +367,7 @@ impl CustomOp1 for SelfAttention {
         let mut out = vec![0.0f32; d.batch * d.tq * width];
         let mut probs = vec![0.0f32; d.batch * d.heads * d.tq * d.tk];
         let batched = check_bias(&self.bias, d)?;
-        with_values(&self.bias, |bias| {
+        with_f32(&self.bias, |bias| {
             let bias = Bias { values: bias, batched };
             attention_forward(rows(0), rows(width), rows(2 * width), bias, d, &mut out, &mut probs)
         })?;
@@ -384,7 +377,7 @@ impl CustomOp1 for SelfAttention {
 
     fn bwd(&self, qkv: &Tensor, _res: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         let probs = self.probs.lock().map_err(|_| candle_core::Error::Msg("attention: poisoned lock".into()))?;
-        let dqkv = with_values(qkv, |qkv| with_values(dy, |dy| attention_backward(qkv, &probs, dy, self.dims)))??;
+        let dqkv = with_f32(qkv, |qkv| with_f32(dy, |dy| attention_backward(qkv, &probs, dy, self.dims)))??;
         Ok(Some(tensor(dqkv, qkv.shape())?))
     }
 }
@@ -434,8 +427,8 @@ impl CustomOp1 for TokenLogProbs {
 
     fn bwd(&self, logits: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
         let v = logits.dim(1)?;
-        let grad = with_values(logits, |logits| {
-            with_values(g, |g| {
+        let grad = with_f32(logits, |logits| {
+            with_f32(g, |g| {
                 let mut out = vec![0.0f32; logits.len()];
                 for (n, (row, o)) in logits.chunks_exact(v).zip(out.chunks_exact_mut(v)).enumerate() {
                     let (max, lse) = log_sum_exp(row);

@@ -235,7 +235,7 @@ impl KvCache {
         let dims = AttnDims { batch: b, heads, head_dim: width / heads, tq: t, tk: c.len + t };
         let batched = fused::check_bias(bias, dims)?;
         let (mut out, mut probs) = (vec![0.0f32; b * t * width], vec![0.0f32; b * heads * t * dims.tk]);
-        fused::with_values(qkv, |qkv| {
+        fused::with_f32(qkv, |qkv| {
             for (r, new) in qkv.chunks_exact(3 * width).enumerate() {
                 let at = ((r / t) * cap + c.len + r % t) * width;
                 c.k[at..at + width].copy_from_slice(&new[width..2 * width]);
@@ -244,7 +244,7 @@ impl KvCache {
             c.len += t;
             let q = HeadRows { data: qkv, batch_stride: t * 3 * width, row_stride: 3 * width, offset: 0 };
             let cached = |data| HeadRows { data, batch_stride: cap * width, row_stride: width, offset: 0 };
-            fused::with_values(bias, |bias| {
+            fused::with_f32(bias, |bias| {
                 let bias = Bias { values: bias, batched };
                 fused::attention_forward(q, cached(&c.k), cached(&c.v), bias, dims, &mut out, &mut probs)
             })

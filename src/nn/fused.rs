@@ -51,7 +51,7 @@ pub fn tanh_f32(x: f32) -> f32 {
 
 /// The f32 elements of a contiguous CPU tensor, borrowed (`f` runs under the storage's
 /// read lock), or copied when the layout is strided.
-fn with_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
+pub(crate) fn with_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
     {
         let (storage, layout) = t.storage_and_layout();
         if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
