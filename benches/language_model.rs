@@ -1,6 +1,6 @@
 //! Chapter 5 throughput, one intra-op thread (`cargo bench --bench language_model`):
 //! a pre-training step (forward, backward, AdamW) on 64 rows × 64 tokens, and cached
-//! sampling of 256 sequences × 48 new tokens, the two numbers the issue compares with.
+//! sampling of 256 sequences × 48 new tokens, the two numbers the lesson's Speed section reports.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};

@@ -160,8 +160,7 @@ impl CustomOp3 for LayerNorm {
         _res: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (dx, dg, db) =
-            with_f32(x, |x| with_f32(g, |g| with_f32(dy, |dy| layer_norm_backward(x, g, dy))))???;
+        let (dx, dg, db) = with_f32(x, |x| with_f32(g, |g| with_f32(dy, |dy| layer_norm_backward(x, g, dy))))???;
         Ok((Some(tensor(dx, x.shape())?), Some(tensor(dg, g.shape())?), Some(tensor(db, g.shape())?)))
     }
 }
