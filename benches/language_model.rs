@@ -57,7 +57,7 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        let mut cache = KvCache::default();
+        let mut cache = KvCache::with_capacity(prompt.len() + 48);
         let p = prompt.len();
         let ids = Tensor::from_vec(prompt.repeat(256), (256, p), dev).expect("ids");
         let pos = Tensor::from_vec((0..p as u32).cycle().take(256 * p).collect(), (256, p), dev).expect("pos");

@@ -162,13 +162,18 @@ pub struct Gpt {
     head: Option<Var>,
 }
 
-/// Keys and values of the tokens seen so far, per layer, each [B, context, d] with the
-/// first `len` positions filled: a sampling step writes its one new token in place
-/// instead of copying the whole cache. Read only by sampling: no gradient flows through it.
+/// Keys and values of the tokens seen so far, per layer, each [B, capacity, d] with the
+/// first `len` positions of every row filled: a sampling step writes its one new token in
+/// place instead of copying the whole cache. The capacity doubles when full (up to the
+/// context), so memory follows the tokens actually generated. Read only by sampling: no
+/// gradient flows through it.
 #[derive(Default)]
 pub struct KvCache {
     rows: usize,
     capacity: usize,
+    /// Positions to make room for at the first growth (see [`KvCache::with_capacity`]).
+    planned: usize,
+    width: usize,
     layers: Vec<LayerCache>,
 }
 
@@ -179,6 +184,12 @@ struct LayerCache {
 }
 
 impl KvCache {
+    /// An empty cache that makes room for `tokens` positions per row at once (a sampler
+    /// that knows its prompt and response lengths never has to grow it).
+    pub fn with_capacity(tokens: usize) -> KvCache {
+        KvCache { planned: tokens, ..KvCache::default() }
+    }
+
     pub fn len(&self) -> usize {
         self.layers.first().map_or(0, |c| c.len)
     }
@@ -193,17 +204,36 @@ impl KvCache {
         if keep.windows(2).any(|w| w[0] >= w[1]) || keep.last().is_some_and(|&r| r >= self.rows) {
             candle_core::bail!("KvCache::select_rows: {keep:?} is not an increasing subset of {} rows", self.rows);
         }
-        let block = self.capacity * self.layers.first().map_or(0, |c| c.k.len() / (self.rows * self.capacity).max(1));
+        let row = self.capacity * self.width;
         for c in self.layers.iter_mut() {
             for (new, &old) in keep.iter().enumerate() {
-                c.k.copy_within(old * block..old * block + block, new * block);
-                c.v.copy_within(old * block..old * block + block, new * block);
+                c.k.copy_within(old * row..(old + 1) * row, new * row);
+                c.v.copy_within(old * row..(old + 1) * row, new * row);
             }
-            c.k.truncate(keep.len() * block);
-            c.v.truncate(keep.len() * block);
+            c.k.truncate(keep.len() * row);
+            c.v.truncate(keep.len() * row);
         }
         self.rows = keep.len();
         Ok(())
+    }
+
+    /// Room for `needed` positions per row: every row's filled positions move to a
+    /// layout of at least twice the capacity (so each token is copied O(1) times on
+    /// average), never more than `context`.
+    fn grow(&mut self, needed: usize, context: usize) {
+        let capacity = needed.max(2 * self.capacity).min(context);
+        let (old, new) = (self.capacity * self.width, capacity * self.width);
+        for c in self.layers.iter_mut() {
+            for buffer in [&mut c.k, &mut c.v] {
+                let mut wider = vec![0.0; self.rows * new];
+                for r in 0..self.rows {
+                    wider[r * new..r * new + c.len * self.width]
+                        .copy_from_slice(&buffer[r * old..r * old + c.len * self.width]);
+                }
+                *buffer = wider;
+            }
+        }
+        self.capacity = capacity;
     }
 
     /// Layer `l`: appends the keys and values of the new tokens (from `qkv` [B·T, 3d]),
@@ -217,7 +247,17 @@ impl KvCache {
     ) -> candle_core::Result<Tensor> {
         let width = qkv.dim(1)? / 3;
         if self.layers.is_empty() {
-            (self.rows, self.capacity) = (b, context);
+            (self.rows, self.width) = (b, width);
+        }
+        let len = self.layers.get(l).map_or(0, |c| c.len);
+        if b != self.rows || width != self.width || len + t > context {
+            candle_core::bail!(
+                "KvCache: {b} rows of {t} new tokens after {len} (cache: {} rows, context {context})",
+                self.rows
+            );
+        }
+        if len + t > self.capacity {
+            self.grow((len + t).max(self.planned), context);
         }
         if self.layers.len() == l {
             let n = self.rows * self.capacity * width;
@@ -225,13 +265,6 @@ impl KvCache {
         }
         let cap = self.capacity;
         let c = &mut self.layers[l];
-        if b != self.rows || c.len + t > cap {
-            candle_core::bail!(
-                "KvCache: {b} rows of {t} new tokens after {} (cache: {} rows, {cap} tokens)",
-                c.len,
-                self.rows
-            );
-        }
         let dims = AttnDims { batch: b, heads, head_dim: width / heads, tq: t, tk: c.len + t };
         let batched = fused::check_bias(bias, dims)?;
         let (mut out, mut probs) = (vec![0.0f32; b * t * width], vec![0.0f32; b * heads * t * dims.tk]);

@@ -64,7 +64,7 @@ pub fn sample(
         }
     }
     let dev = &Device::Cpu;
-    let mut cache = KvCache::default();
+    let mut cache = KvCache::with_capacity(width + max_new);
     let logits = model.forward_with(
         &Tensor::from_vec(ids, (b, width), dev)?,
         &Tensor::from_vec(pos, (b, width), dev)?,
