@@ -4,10 +4,10 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use rl_sandbox::llm::corpus::{self, MIX};
+use rl_sandbox::llm::corpus::{self, MIX_ADD2};
 use rl_sandbox::llm::model::{causal_bias, KvCache};
 use rl_sandbox::llm::pretrain::lm_loss;
-use rl_sandbox::llm::{sample, Gpt, GptConfig, SampleConfig, Tokenizer};
+use rl_sandbox::llm::{sample, Gpt, GptConfig, SampleConfig, Task, Tokenizer};
 use rl_sandbox::{rng, stats};
 use std::time::Instant;
 
@@ -15,14 +15,15 @@ fn main() {
     // Before candle starts its pools, as the chapter's run context does with --threads 1.
     rl_sandbox::run::set_intra_op_threads(1);
     rl_sandbox::llm::tune_allocator();
-    let tok = Tokenizer::new();
+    // The 2-digit task's vocabulary (29 tokens) and shape, as the PyTorch peer builds them.
+    let tok = Tokenizer::for_task(Task::Add2);
     let cfg =
         GptConfig { vocab_size: tok.vocab_size(), context: 64, d_model: 128, n_heads: 4, n_layers: 2, tied_head: true };
     let model = Gpt::new(cfg, &mut rng::seeded(0, 0)).expect("model");
     println!("GPT 2 layers, d 128, 4 heads, {} parameters, one thread", model.n_params());
 
     let mut r = rng::seeded(0, 1);
-    let rows: Vec<Vec<u32>> = (0..64).map(|_| corpus::row(&tok, &MIX, 0.1, 65, &mut r).expect("row")).collect();
+    let rows: Vec<Vec<u32>> = (0..64).map(|_| corpus::row(&tok, &MIX_ADD2, 0.1, 65, &mut r).expect("row")).collect();
     let mut opt = AdamW::new(model.vars(), ParamsAdamW { lr: 1e-4, ..Default::default() }).expect("adamw");
     let mut times = Vec::new();
     for i in 0..6 {

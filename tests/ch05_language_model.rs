@@ -6,10 +6,11 @@ mod common;
 use candle_core::{Device, Tensor, D};
 use rl_sandbox::llm::base_model::BaseModelHeadline;
 use rl_sandbox::llm::checkpoint;
-use rl_sandbox::llm::corpus::MIX;
+use rl_sandbox::llm::corpus::MIX_ADD3;
 use rl_sandbox::llm::model::{causal_bias, KvCache};
 use rl_sandbox::llm::pretrain::{lm_loss, pretrain, PretrainConfig};
-use rl_sandbox::llm::task::{r1_prompt, test_problems};
+use rl_sandbox::llm::task::r1_prompt;
+use rl_sandbox::llm::Task;
 use rl_sandbox::llm::{sample, token_logprobs, Gpt, GptConfig, SampleConfig, Tokenizer};
 use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 fn tiny(tied: bool) -> GptConfig {
     GptConfig {
-        vocab_size: Tokenizer::new().vocab_size(),
+        vocab_size: Tokenizer::default().vocab_size(),
         context: 32,
         d_model: 32,
         n_heads: 4,
@@ -45,9 +46,9 @@ fn every_parameter_gets_a_gradient() {
     for tied in [true, false] {
         let m = model(tied, 1);
         let mut r = rng::seeded(1, 1);
-        let tok = Tokenizer::new();
+        let tok = Tokenizer::default();
         let rows: Vec<Vec<u32>> =
-            (0..4).map(|_| rl_sandbox::llm::corpus::row(&tok, &MIX, 0.1, 25, &mut r).unwrap()).collect();
+            (0..4).map(|_| rl_sandbox::llm::corpus::row(&tok, &MIX_ADD3, 0.1, 25, &mut r).unwrap()).collect();
         let grads = lm_loss(&m, &rows).unwrap().backward().unwrap();
         for (name, v) in m.named_vars() {
             let g = grads.get(v).unwrap_or_else(|| panic!("{name} has no gradient"));
@@ -84,7 +85,7 @@ fn kv_cache_logits_equal_the_full_forward_pass() {
 #[test]
 fn batched_left_padded_sampling_matches_one_prompt_at_a_time() {
     let m = model(false, 3);
-    let tok = Tokenizer::new();
+    let tok = Tokenizer::default();
     let prompts = vec![vec![1, 20, 21, 22], vec![1, 23], vec![1, 24, 25, 26, 27, 28, 2]];
     let cfg = SampleConfig { temperature: 0.0, top_k: 0, max_new: 10 };
     let together = sample(&m, &tok, &prompts, 2, &cfg, &mut rng::seeded(0, 0)).unwrap();
@@ -138,7 +139,7 @@ fn token_logprobs_with_padding_match_a_slow_reference() {
 fn checkpoint_round_trip_and_clear_errors() {
     let dir = std::env::temp_dir().join(format!("rl-sandbox-ch05-ckpt-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let tok = Tokenizer::new();
+    let tok = Tokenizer::default();
     let m = model(false, 5);
     let path = dir.join("m.safetensors");
     checkpoint::save(&m, &tok, serde_json::json!({"note": "test"}), &path).unwrap();
@@ -164,15 +165,15 @@ fn checkpoint_round_trip_and_clear_errors() {
 
 #[test]
 fn shipped_base_model_loads_and_answers_in_the_template() {
-    let (m, tok) = rl_sandbox::llm::load_base().unwrap();
-    let p = test_problems(8);
+    let (m, tok) = rl_sandbox::llm::load_base(Task::Add3).unwrap();
+    let p = Task::Add3.test_problems(8);
     let prompts: Vec<Vec<u32>> = p.iter().map(|p| tok.encode(&r1_prompt(&p.question())).unwrap()).collect();
     let s = sample(
         &m,
         &tok,
         &prompts,
         4,
-        &SampleConfig { temperature: 1.0, top_k: 0, max_new: 48 },
+        &SampleConfig { temperature: 1.0, top_k: 0, max_new: 64 },
         &mut rng::seeded(0, 0),
     )
     .unwrap();
@@ -191,7 +192,7 @@ fn tiny_pretrain(seed: u64) -> Vec<f64> {
         weight_decay: 0.1,
         noise: 0.1,
     };
-    let (_, log) = pretrain(&tiny(true), &cfg, &MIX, seed, |_| {}).unwrap();
+    let (_, log) = pretrain(&tiny(true), &cfg, &Tokenizer::default(), &MIX_ADD3, seed, |_| {}).unwrap();
     log.iter().map(|s| s.loss).collect()
 }
 
@@ -211,7 +212,7 @@ fn damaged_checkpoint_ends_with_one_line_and_exit_code_2() {
     let dir = std::env::temp_dir().join(format!("rl-sandbox-ch05-bad-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let shipped = checkpoint::shipped_path();
+    let shipped = checkpoint::shipped_path(Task::Add3);
     std::fs::copy(checkpoint::meta_path(&shipped), dir.join("bad.json")).unwrap();
     std::fs::write(dir.join("bad.safetensors"), b"this is not a safetensors file").unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_ch05-language-model"))
@@ -247,7 +248,7 @@ fn run_chapter(name: &str, args: &[&str]) -> (PathBuf, Summary, BaseModelHeadlin
 fn quick_run_evaluates_the_shipped_model() {
     let (dir, s, h) = run_chapter("quick", &["--quick"]);
     // The numbers that describe the model are the shipped checkpoint's.
-    let (model, meta) = checkpoint::load(&checkpoint::shipped_path(), &Tokenizer::new()).unwrap();
+    let (model, meta) = checkpoint::load(&checkpoint::shipped_path(Task::Add3), &Tokenizer::default()).unwrap();
     assert_eq!(h.params, model.n_params());
     assert_eq!(Some(h.tokens_seen), meta.info["tokens"].as_u64());
     assert_eq!(h.final_loss, meta.info["final_loss"].as_f64());
@@ -283,18 +284,18 @@ fn quick_run_evaluates_the_shipped_model() {
 fn a_short_pretraining_run_logs_every_step_and_saves_a_loadable_model() {
     let args = ["--quick", "--pretrain", "--steps", "5", "--batch", "4", "--samples", "2", "--eval-problems", "4"];
     let (dir, s, h) = run_chapter("pretrain", &args);
-    assert_eq!(h.tokens_seen, 5 * 4 * 64);
+    assert_eq!(h.tokens_seen, 5 * 4 * 80);
     assert!(h.pretrain_seconds.is_some());
     assert_eq!((h.pass_at_16, h.maj_at_16), (None, None), "2 samples per problem give no pass@16");
     // The flags as given (the warm-up clamped by --quick), the run's warm-up within its steps.
     assert_eq!(s.hyperparameters["warmup"], 10);
-    let (model, meta) = checkpoint::load(&dir.join("base.safetensors"), &Tokenizer::new()).unwrap();
+    let (model, meta) = checkpoint::load(&dir.join("base.safetensors"), &Tokenizer::default()).unwrap();
     assert_eq!(model.n_params(), h.params);
     assert_eq!(meta.info["pretrain"]["warmup"], 5);
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     let rows: Vec<&str> = metrics.lines().collect();
     assert_eq!(rows.len(), 1 + 5, "{metrics}");
-    assert!(rows[5].starts_with("5,1280,"), "{}", rows[5]);
+    assert!(rows[5].starts_with("5,1600,"), "{}", rows[5]);
     let losses: Vec<f64> = rows[1..].iter().map(|r| r.split(',').nth(2).unwrap().parse().unwrap()).collect();
     assert_eq!(Some(&serde_json::json!(losses)), meta.info.get("loss_curve"));
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
@@ -315,7 +316,7 @@ fn save_checkpoint(dir: &Path, name: &str, cfg: GptConfig, edit: impl Fn(&Gpt)) 
     let m = Gpt::new(cfg, &mut rng::seeded(11, 0)).unwrap();
     edit(&m);
     let path = dir.join(format!("{name}.safetensors"));
-    checkpoint::save(&m, &Tokenizer::new(), serde_json::json!({}), &path).unwrap();
+    checkpoint::save(&m, &Tokenizer::default(), serde_json::json!({}), &path).unwrap();
     path
 }
 
@@ -378,7 +379,7 @@ fn hostile_checkpoints(dir: &Path) -> Vec<(PathBuf, &'static str)> {
             save_checkpoint(
                 dir,
                 "short",
-                GptConfig { context: checkpoint::prompt_tokens(&Tokenizer::new()), ..tiny(true) },
+                GptConfig { context: checkpoint::prompt_tokens(&Tokenizer::default()), ..tiny(true) },
                 |_| {},
             ),
             "shorter than the task's prompt",
@@ -392,7 +393,7 @@ fn hostile_checkpoints(dir: &Path) -> Vec<(PathBuf, &'static str)> {
 #[test]
 fn hostile_checkpoints_are_refused_at_once() {
     let dir = common::temp_dir("ch05", "hostile-ckpt");
-    let tok = Tokenizer::new();
+    let tok = Tokenizer::default();
     for (path, expected) in hostile_checkpoints(&dir) {
         let started = Instant::now();
         let e = checkpoint::load(&path, &tok).err().unwrap_or_else(|| panic!("{} was accepted", path.display()));
@@ -489,9 +490,17 @@ fn every_flag_refuses_bad_numbers_with_one_line() {
 }
 
 #[test]
-fn both_shipped_models_pass_the_checkpoint_checks() {
-    let (base, _) = rl_sandbox::llm::load_base().unwrap();
+fn every_shipped_model_passes_the_checkpoint_checks_and_names_its_task() {
+    let (base, _) = rl_sandbox::llm::load_base(Task::Add3).unwrap();
     let small = rl_sandbox::llm::load_small_base().unwrap();
-    let prompt = checkpoint::prompt_tokens(&Tokenizer::new());
+    let prompt = checkpoint::prompt_tokens(&Tokenizer::default());
     assert!(base.cfg.context > prompt && small.cfg.context > prompt);
+    for task in [Task::Add3, Task::Add2] {
+        let path = checkpoint::shipped_path(task);
+        assert_eq!(checkpoint::tokenizer_of(&path).unwrap().task(), task);
+        let (model, _) = rl_sandbox::llm::load_base(task).unwrap();
+        assert_eq!(model.cfg.vocab_size, Tokenizer::for_task(task).vocab_size());
+        // The other task's tokenizer is refused: a model only makes sense with its own.
+        assert!(checkpoint::load(&path, &Tokenizer::for_task(task.other())).is_err());
+    }
 }

@@ -9,7 +9,8 @@ use rl_sandbox::llm::grpo::{
     GrpoConfig, LossConfig, Reward,
 };
 use rl_sandbox::llm::grpo_experiments::GrpoHeadline;
-use rl_sandbox::llm::task::{accuracy_reward, format_reward, Problem};
+use rl_sandbox::llm::task::{accuracy_reward, checks_answer, corrects_after_check, format_reward, Problem};
+use rl_sandbox::llm::Task;
 use rl_sandbox::llm::{load_base, token_logprobs, Gpt, GptConfig, SampleConfig, Tokenizer};
 use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
@@ -139,7 +140,7 @@ fn tensor_loss_equals_the_pure_objective_and_clipped_tokens_get_no_gradient() {
 
 fn tiny_model(seed: u64) -> Gpt {
     let cfg = GptConfig {
-        vocab_size: Tokenizer::new().vocab_size(),
+        vocab_size: Tokenizer::default().vocab_size(),
         context: 32,
         d_model: 32,
         n_heads: 4,
@@ -280,9 +281,62 @@ fn rule_rewards_on_tricky_strings() {
 }
 
 #[test]
+fn three_digit_rewards_and_checks_on_tricky_strings() {
+    let p = Problem { a: 347, b: 285 };
+    let r = |t: &str| Reward::of(t, &p);
+    let steps = " <think> 7+5=12 4+8+1=13 3+2+1=6 </think> <answer> 632 </answer>";
+    assert_eq!(r(steps), Reward { accuracy: 1.0, format: 1.0 });
+    // A check, or a slip found and fixed, is still the right format and the right answer:
+    // the rule reads only the tags, so a check earns nothing by itself.
+    let check = " <think> 7+5=12 4+8+1=13 3+2+1=6 check 632-285=347 </think> <answer> 632 </answer>";
+    let fix = " <think> 7+5=12 4+8+1=13 3+2+1=6 check 652-285=367 no 632 </think> <answer> 632 </answer>";
+    assert_eq!((r(check), r(fix)), (r(steps), r(steps)));
+    assert!(checks_answer(check) && !corrects_after_check(check) && corrects_after_check(fix));
+    assert!(!checks_answer(steps) && !corrects_after_check(steps));
+    // The number after "no" is not the answer: only <answer> counts.
+    let fixed_wrong = " <think> 7+5=12 check 652-285=367 no 632 </think> <answer> 652 </answer>";
+    assert_eq!(r(fixed_wrong), Reward { accuracy: 0.0, format: 1.0 });
+    assert!(corrects_after_check(fixed_wrong));
+    // A dropped or an extra digit is wrong (an answer of four digits must keep all four).
+    assert_eq!(accuracy_reward("<answer> 32 </answer>", &p), 0.0);
+    assert_eq!(accuracy_reward("<answer> 6320 </answer>", &p), 0.0);
+    assert_eq!(accuracy_reward("<answer> 1860 </answer>", &Problem { a: 875, b: 985 }), 1.0);
+    assert_eq!(accuracy_reward("<answer> 860 </answer>", &Problem { a: 875, b: 985 }), 0.0);
+    // A check written after </think> is no check, and breaks the format.
+    let late = " <think> 7+5=12 </think> check 632-285=347 <answer> 632 </answer>";
+    assert!(!checks_answer(late) && format_reward(late) == 0.0);
+}
+
+#[test]
+fn grpo_on_three_digit_sums_moves_the_policy_to_written_steps() {
+    // From the shipped 3-digit base model, whose written steps are right far more often
+    // than its one-shot answers: a short GRPO run with the chapter's settings raises the
+    // share of sampled responses that write their steps (fixed seed).
+    let (base, tokenizer) = load_base(Task::Add3).unwrap();
+    let cfg = GrpoConfig {
+        steps: 24,
+        prompts: 16,
+        group: 8,
+        lr: 1e-4,
+        adv_eps: 1e-4,
+        mu: 1,
+        loss: LossConfig { clip_eps: 0.2, beta: 0.04, aggregation: Aggregation::Sequence, max_len: 64 },
+        sample: SampleConfig { temperature: 1.0, top_k: 0, max_new: 64 },
+        eval_every: 100,
+        eval_problems: 2,
+    };
+    let (_, log) = train(&base, &tokenizer, &cfg, 0, 1, |_| {}).unwrap();
+    let share = |from: usize, to: usize| log[from..to].iter().map(|s| s.writes_steps).sum::<f64>() / (to - from) as f64;
+    let length = |from: usize, to: usize| log[from..to].iter().map(|s| s.length).sum::<f64>() / (to - from) as f64;
+    let (first, last) = (share(0, 4), share(20, 24));
+    assert!(first < 0.4 && last > first + 0.2, "steps share {first:.3} -> {last:.3}");
+    assert!(length(20, 24) > length(0, 4) + 3.0, "the responses grow with the steps");
+}
+
+#[test]
 fn non_finite_loss_stops_training_with_the_step() {
     // A learning rate of 1e30 blows the weights up after the first update.
-    let (base, tokenizer) = load_base().unwrap();
+    let (base, tokenizer) = load_base(Task::Add3).unwrap();
     let cfg = GrpoConfig {
         steps: 5,
         prompts: 4,
@@ -379,9 +433,14 @@ fn quick_run_is_deterministic_and_reports_the_headline() {
     let keys: Vec<&String> = h.beta_sweep.keys().collect();
     assert_eq!(keys.len(), 9, "{keys:?}");
     assert!(h.beta_sweep.contains_key("beta_0.4_final_kl") && h.beta_sweep.contains_key("beta_0_heldout_accuracy"));
+    // The contrast ran on the 2-digit task: its own before and after, with its own base model.
+    let c = h.contrast.as_ref().expect("the default run has a contrast");
+    assert!(c.contrast_number_accuracy_greedy_before > h.number_accuracy_greedy_before, "{c:?}");
+    assert_eq!(c.contrast_checks_answer_before, 0.0, "the 2-digit corpus has no checks");
+    assert!(c.contrast_mean_length_before < h.mean_length_before, "2-digit answers are shorter");
     assert_eq!(
         s.figures,
-        ["training", "length_and_steps", "pass_maj_at_k", "response_forms", "beta_sweep"]
+        ["training", "length_and_steps", "pass_maj_at_k", "response_forms", "beta_sweep", "contrast"]
             .iter()
             .flat_map(|f| [format!("{f}.png"), format!("{f}.svg")])
             .collect::<Vec<_>>()
@@ -403,7 +462,7 @@ fn every_numeric_flag_refuses_bad_values_in_one_line() {
         ("--prompts", true, "1025"),
         ("--group", true, "257"),
         ("--mu", true, "65"),
-        ("--max-new", true, "56"),
+        ("--max-new", true, "72"),
         ("--eval-every", true, "10001"),
         ("--eval-problems", true, "801"),
         ("--top-k", false, "1001"),

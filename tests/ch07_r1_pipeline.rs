@@ -12,6 +12,7 @@ use rl_sandbox::llm::ppo_critic::{actor_loss, actor_objective, token_gae, token_
 use rl_sandbox::llm::reward_model::{self, features, tags_only, FitConfig, RewardModel};
 use rl_sandbox::llm::sft::{self, masked_nll, sft_loss, Example, SftConfig};
 use rl_sandbox::llm::task::Problem;
+use rl_sandbox::llm::Task;
 use rl_sandbox::llm::{load_base, token_logprobs, Gpt, GptConfig, Tokenizer};
 use rl_sandbox::report::Summary;
 use rl_sandbox::rng;
@@ -95,7 +96,7 @@ fn actor_and_critic_losses_equal_the_hand_values() {
 
 fn tiny_model(seed: u64) -> Gpt {
     let cfg = GptConfig {
-        vocab_size: Tokenizer::new().vocab_size(),
+        vocab_size: Tokenizer::default().vocab_size(),
         context: 32,
         d_model: 32,
         n_heads: 4,
@@ -134,7 +135,7 @@ fn the_value_head_gets_a_gradient_and_then_the_whole_critic_does() {
 
 #[test]
 fn sft_loss_counts_only_the_response_tokens() {
-    let tok = Tokenizer::new();
+    let tok = Tokenizer::default();
     let model = tiny_model(5);
     let examples = vec![
         Example { prompt: vec![1, 20, 21], completion: vec![3, 4, 0] },
@@ -181,7 +182,7 @@ fn the_rejection_filter_keeps_only_right_well_formed_answers() {
     assert!(!keep("<think> x </think> <answer> 132 </answer> <answer> 132 </answer>", &p)); // two answers
     let set = RejectionSet { kept: vec![(p, cold_start_text(&p))], drawn: 4 };
     close(set.acceptance(), 0.25, 1e-12);
-    let ex = set.examples(&Tokenizer::new()).unwrap();
+    let ex = set.examples(&Tokenizer::default()).unwrap();
     assert_eq!(ex.len(), 1);
     assert_eq!(*ex[0].completion.last().unwrap(), 0, "responses end with the end token");
 }
@@ -189,7 +190,7 @@ fn the_rejection_filter_keeps_only_right_well_formed_answers() {
 #[test]
 fn the_flawed_rewards_have_holes_the_rule_does_not() {
     let p = Problem { a: 47, b: 85 };
-    let tok = Tokenizer::new();
+    let tok = Tokenizer::default();
     // The tags-only check: tags in any order around a wrong number pass it.
     let hacked = "</answer> <think> 5 <answer> </think>";
     assert_eq!(tags_only(hacked), 1.0);
@@ -201,7 +202,7 @@ fn the_flawed_rewards_have_holes_the_rule_does_not() {
     // the rule gives it nothing (the answer text is now "<answer> 132").
     let mut r = rng::seeded(11, 0);
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for (q, t) in cold_start_set(40, &mut r) {
+    for (q, t) in cold_start_set(Task::Add3, 40, &mut r) {
         xs.push(features(&tok, &t));
         ys.push(reward_model::label(&t, &q));
         let plain = format!(" The answer is {}.", q.answer());
@@ -225,9 +226,11 @@ fn the_flawed_rewards_have_holes_the_rule_does_not() {
 fn a_short_cold_start_sft_teaches_the_format() {
     // The base model answers greedily in plain text (format 0); 12 SFT updates on 32
     // clean traces must make the tagged, written-steps form its greedy answer.
-    let (base, tok) = load_base().unwrap();
-    let data: Vec<Example> =
-        cold_start_set(32, &mut rng::seeded(0, 4)).iter().map(|(p, t)| Example::new(&tok, p, t).unwrap()).collect();
+    let (base, tok) = load_base(Task::Add3).unwrap();
+    let data: Vec<Example> = cold_start_set(Task::Add3, 32, &mut rng::seeded(0, 4))
+        .iter()
+        .map(|(p, t)| Example::new(&tok, p, t).unwrap())
+        .collect();
     let cfg = SftConfig { steps: 12, batch: 16, lr: 3e-4, eval_every: 12, eval_problems: 32, max_new: 32 };
     let (_, log) = sft::train(&base, &tok, &data, &cfg, 0, 5, |_| {}).unwrap();
     assert_eq!(log.first().unwrap().heldout_format, Some(0.0));

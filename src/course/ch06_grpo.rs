@@ -2,15 +2,17 @@
 //! the R1-Zero template, rule rewards (accuracy + format), a group baseline instead of
 //! a critic, and a k3 KL penalty to the frozen base model.
 //!
-//! Default: 3 seeds at β = 0.04 plus a β sweep, in parallel threads with one intra-op
-//! thread each. The lesson (chapters/06-grpo/README.md) explains every number and figure.
+//! Default: 3 seeds at β = 0.04 on the 3-digit task plus a β sweep, and the same 3 seeds
+//! on the 2-digit task as the contrast (there reasoning does not pay), in parallel threads
+//! with one intra-op thread each. The lesson (chapters/06-grpo/README.md) explains every
+//! number and figure.
 
 use crate::cli::CommonArgs;
 use crate::error::{check_range, Error, Result};
-use crate::llm::grpo::{check_count, check_work, product, Factor, MAX_BETA, MAX_HELD_OUT};
-use crate::llm::grpo_experiments::{print_greedy_responses, sweep_betas, BetaStudy, StudySettings};
+use crate::llm::grpo::{check_count, check_work, product, Factor, MAX_BETA, MAX_HELD_OUT, MAX_NEW};
+use crate::llm::grpo_experiments::{print_greedy_responses, sweep_betas, BetaStudy, ContrastHeadline, StudySettings};
 use crate::llm::measures::samples_text;
-use crate::llm::task::test_problems;
+use crate::llm::task::Task;
 use crate::llm::{figures, load_base, GrpoFlags, GrpoVariantFlags};
 use crate::report::Summary;
 use crate::run::{ChapterArgs, RunContext};
@@ -31,6 +33,13 @@ pub struct Args {
     #[command(flatten)]
     #[serde(skip)]
     pub common: CommonArgs,
+    /// The task: add3 (two 3-digit numbers: written steps pay) or add2 (two 2-digit
+    /// numbers: the base model adds them in its head)
+    #[arg(long, value_enum, default_value_t = Task::Add3)]
+    pub task: Task,
+    /// Skip the contrast (the same seeds at --beta on the other task)
+    #[arg(long)]
+    pub no_contrast: bool,
     #[command(flatten)]
     #[serde(flatten)]
     pub grpo: GrpoFlags,
@@ -113,20 +122,22 @@ impl ChapterArgs for Args {
             f("--prompts", g.prompts, dg.prompts, 1, 1024),
             f("--group", g.group, dg.group, 2, 256),
             f("--mu", g.mu, dg.mu, 1, 64),
-            f("--max-new", g.max_new, dg.max_new, 4, 55),
+            f("--max-new", g.max_new, dg.max_new, 4, MAX_NEW),
             f("--eval-problems", g.eval_problems, dg.eval_problems, 1, MAX_HELD_OUT),
             f("--final-problems", self.final_problems, d.final_problems, 1, MAX_HELD_OUT),
             f("--samples", self.samples, d.samples, 1, 64),
         ];
         let eval_every = g.eval_every;
+        let contrast = !self.no_contrast as usize;
         check_work(&factors, WORK_LIMIT, "the run's work in token passes", |v| {
             let [seeds, sweep, steps, prompts, group, mu, max_new, eval_problems, final_problems, samples] = v else {
                 return None;
             };
-            let runs = seeds.checked_mul(sweep + 1)?;
+            // The contrast trains the same seeds once more, at the main β.
+            let runs = seeds.checked_mul(sweep + 1 + contrast)?;
             let train = product(&[runs, *steps, *prompts, *group, *max_new, mu + 2])?;
             let evals = product(&[runs, steps / eval_every + 1, *eval_problems, *max_new])?;
-            let finals = product(&[runs + 1, *final_problems, *samples, *max_new])?;
+            let finals = product(&[runs + 1 + contrast, *final_problems, *samples, *max_new])?;
             train.checked_add(evals)?.checked_add(finals)
         })
     }
@@ -136,10 +147,11 @@ impl ChapterArgs for Args {
 pub fn run(mut args: Args) -> Result<Summary> {
     let ctx = RunContext::start(&mut args)?;
     let mut summary = ctx.summary(&args);
-    let (base, tokenizer) = load_base()?;
+    let (base, tokenizer) = load_base(args.task)?;
     let seeds = &ctx.seeds;
     crate::say!(
-        "loaded the base model ({} parameters); {} seeds, β = {}",
+        "loaded the base model of the {} task ({} parameters); {} seeds, β = {}",
+        args.task.name(),
         base.n_params(),
         seeds.len(),
         args.grpo.beta
@@ -156,18 +168,37 @@ pub fn run(mut args: Args) -> Result<Summary> {
     };
     let sweep = sweep_betas(args.grpo.beta, &args.sweep_betas, args.no_sweep);
     let study = BetaStudy::run(&settings, &base, &tokenizer, seeds, &sweep)?;
-    let problems = test_problems(args.final_problems);
+    let problems = args.task.test_problems(args.final_problems);
+    // The contrast: the same seeds and flags on the other task's base model, no sweep.
+    let contrast = if args.no_contrast {
+        None
+    } else {
+        let other = args.task.other();
+        crate::say!("the contrast: the same {} seeds on the {} task", seeds.len(), other.name());
+        let (base, tokenizer) = load_base(other)?;
+        let study = BetaStudy::run(&settings, &base, &tokenizer, seeds, &[])?;
+        let headline = study.headline(&other.test_problems(args.final_problems), &args.grpo);
+        Some((study, headline))
+    };
     summary.figures = figures::grpo_study(&ctx.dir, &study, &args.grpo)?;
+    if let Some((c, _)) = &contrast {
+        summary.figures.extend(figures::contrast(&ctx.dir, (args.task, &study), (args.task.other(), c))?);
+    }
 
     // Before (the base model) and after (median over the main runs' seeds).
-    let headline = study.headline(&problems, &args.grpo);
+    let mut headline = study.headline(&problems, &args.grpo);
+    headline.contrast = contrast.as_ref().map(|(_, h)| ContrastHeadline::of(h));
     summary.set_headline(&headline)?;
     summary.details = study.details(&problems, args.jobs)?;
+    if let Some((c, _)) = &contrast {
+        let problems = args.task.other().test_problems(args.final_problems);
+        summary.details["contrast"] = c.details(&problems, args.jobs)?;
+    }
     let (before, after) = (study.base_eval(), study.main()[0].eval());
     let header = "Responses to held-out problems (R1-Zero template; prompt abridged)\n\
                   acc = accuracy reward, fmt = format reward; 'after' is the first seed's model\n\n";
     ctx.dir.write("samples.txt", &samples_text(header, &problems, &[("base", before), ("GRPO", after)], 3, 0))?;
-    let dir = ctx.finish(&mut summary, &study.metrics())?;
+    let dir = ctx.finish(&mut summary, &study.metrics(contrast.as_ref().map(|(c, _)| c)))?;
 
     print_greedy_responses(&problems, before, after);
     headline.print();

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::llm::pipeline_experiments::{check_budget, probe_step_cost, quick_budget, Experiment, Lab, PipelineConfig};
 use crate::llm::pipeline_report::{details, metrics, samples_text, PipelineHeadline};
 use crate::llm::ppo_critic::CriticFlags;
-use crate::llm::task::test_problems;
+use crate::llm::task::Task;
 use crate::llm::{load_base, load_small_base, pipeline_figures, GrpoFlags};
 use crate::report::Summary;
 use crate::run::{ChapterArgs, RunContext};
@@ -92,9 +92,9 @@ impl ChapterArgs for Args {
 pub fn run(mut args: Args) -> Result<Summary> {
     let ctx = RunContext::start(&mut args)?;
     let mut summary = ctx.summary(&args);
-    let (base, tokenizer) = load_base()?;
+    let (base, tokenizer) = load_base(Task::Add3)?;
     let small = load_small_base()?;
-    let problems = test_problems(args.pipeline.final_problems);
+    let problems = tokenizer.task().test_problems(args.pipeline.final_problems);
     let seeds = &ctx.seeds.clone();
     crate::say!(
         "base model {} parameters, small model {}; experiments {:?}; {} seed{}",

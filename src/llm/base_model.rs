@@ -3,12 +3,12 @@
 //! responses look like. The figures are drawn by [`super::base_model_figures`].
 
 use super::checkpoint;
-use super::corpus::{self, MIX};
+use super::corpus;
 use super::eval::{evaluate, Evaluation};
 use super::model::{Gpt, GptConfig};
 use super::pretrain::{self, PretrainConfig, PretrainStepLog};
 use super::sample::SampleConfig;
-use super::task::{self, test_problems, Problem};
+use super::task::{self, Problem, ResponseForm};
 use super::tokenizer::Tokenizer;
 use crate::error::{check_range, Result};
 use crate::report::RunDir;
@@ -32,7 +32,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0)]
     pub top_k: usize,
     /// Longest response in tokens (the model's context may cut it shorter) [1, 1000]
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 64)]
     pub max_new: usize,
 }
 
@@ -51,7 +51,7 @@ impl EvalArgs {
         check_range("--eval-problems", self.eval_problems as f64, 1.0, MAX_EVAL_PROBLEMS as f64)?;
         check_range("--samples", self.samples as f64, 1.0, MAX_SAMPLES as f64)?;
         check_range("--temperature", self.temperature, 1e-3, 10.0)?;
-        check_range("--top-k", self.top_k as f64, 0.0, Tokenizer::new().vocab_size() as f64)?;
+        check_range("--top-k", self.top_k as f64, 0.0, Tokenizer::default().vocab_size() as f64)?;
         check_range("--max-new", self.max_new as f64, 1.0, 1000.0)
     }
 
@@ -72,12 +72,17 @@ impl EvalArgs {
             .checked_mul(2 * 4)
     }
 
-    /// The first `eval_problems` test problems, and the model's greedy and sampled
-    /// responses to them, scored by the rules.
-    pub fn evaluate(&self, model: &Gpt, rng: &mut impl Rng) -> Result<(Vec<Problem>, Evaluation)> {
-        let problems = test_problems(self.eval_problems);
+    /// The first `eval_problems` test problems of the tokenizer's task, and the model's
+    /// greedy and sampled responses to them, scored by the rules.
+    pub fn evaluate(
+        &self,
+        model: &Gpt,
+        tokenizer: &Tokenizer,
+        rng: &mut impl Rng,
+    ) -> Result<(Vec<Problem>, Evaluation)> {
+        let problems = tokenizer.task().test_problems(self.eval_problems);
         let cfg = SampleConfig { temperature: self.temperature, top_k: self.top_k, max_new: self.max_new };
-        let eval = evaluate(model, &Tokenizer::new(), &problems, self.samples, &cfg, rng)?;
+        let eval = evaluate(model, tokenizer, &problems, self.samples, &cfg, rng)?;
         Ok((problems, eval))
     }
 }
@@ -85,6 +90,8 @@ impl EvalArgs {
 /// The base model and how it was made.
 pub struct BaseModel {
     pub model: Gpt,
+    /// Its tokenizer, which names its task.
+    pub tokenizer: Tokenizer,
     /// The pre-training log; empty when the model was loaded.
     pub log: Vec<PretrainStepLog>,
     /// The checkpoint's record of how it was made (seed, steps, tokens, loss curve).
@@ -92,40 +99,43 @@ pub struct BaseModel {
 }
 
 impl BaseModel {
-    /// Pre-trains a model from `seed` on the corpus mix and saves it as
-    /// `base.safetensors` in `dir` (and as the shipped model with `write_assets`).
+    /// Pre-trains a model from `seed` on the corpus mix of the tokenizer's task and
+    /// saves it as `base.safetensors` in `dir` (and as the task's shipped model with
+    /// `write_assets`).
     pub fn pretrain(
         shape: &GptConfig,
         cfg: &PretrainConfig,
+        tokenizer: Tokenizer,
         seed: u64,
         dir: &RunDir,
         write_assets: bool,
     ) -> Result<Self> {
-        let (model, log) = pretrain::pretrain_with_progress(shape, cfg, &MIX, seed)?;
+        let task = tokenizer.task();
+        let (model, log) = pretrain::pretrain_with_progress(shape, cfg, &tokenizer, corpus::mix(task), seed)?;
         let last = log.last().expect("at least one step");
         let info = serde_json::json!({
-            "seed": seed, "steps": cfg.steps, "tokens": last.tokens, "final_loss": pretrain::smoothed_final_loss(&log),
+            "task": task, "seed": seed, "steps": cfg.steps, "tokens": last.tokens, "final_loss": pretrain::smoothed_final_loss(&log),
             "seconds": last.seconds, "pretrain": cfg.effective(),
             // The curve travels with the model, so a default run can still draw it.
             "loss_curve": log.iter().map(|s| s.loss).collect::<Vec<_>>(),
         });
-        let tokenizer = Tokenizer::new();
         let path = dir.path("base.safetensors");
         checkpoint::save(&model, &tokenizer, info.clone(), &path)?;
         crate::say!("wrote the model to {}", path.display());
         if write_assets {
-            let shipped = checkpoint::shipped_path();
+            let shipped = checkpoint::shipped_path(task);
             checkpoint::save(&model, &tokenizer, info.clone(), &shipped)?;
             crate::say!("and to {} (the shipped base model)", shipped.display());
         }
-        Ok(BaseModel { model, log, info })
+        Ok(BaseModel { model, tokenizer, log, info })
     }
 
-    /// Loads a checkpoint (with its .json beside it).
+    /// Loads a checkpoint (with its .json beside it); its vocabulary names its task.
     pub fn load(path: &Path) -> Result<Self> {
-        let (model, meta) = checkpoint::load(path, &Tokenizer::new())?;
-        crate::say!("loaded {} ({} parameters)", path.display(), model.n_params());
-        Ok(BaseModel { model, log: Vec::new(), info: meta.info })
+        let tokenizer = checkpoint::tokenizer_of(path)?;
+        let (model, meta) = checkpoint::load(path, &tokenizer)?;
+        crate::say!("loaded {} ({} parameters, task {})", path.display(), model.n_params(), tokenizer.task().name());
+        Ok(BaseModel { model, tokenizer, log: Vec::new(), info: meta.info })
     }
 
     /// The pre-training loss per step as (tokens seen, loss): from the log, else from
@@ -146,7 +156,8 @@ impl BaseModel {
         serde_json::json!({
             "model_config": self.model.cfg,
             "checkpoint_info": self.info,
-            "corpus_mix": MIX.iter().map(|(f, w)| (format!("{f:?}"), *w)).collect::<Vec<_>>(),
+            "task": self.tokenizer.task(),
+            "corpus_mix": corpus::mix(self.tokenizer.task()).iter().map(|(f, w)| (format!("{f:?}"), *w)).collect::<Vec<_>>(),
             "evaluation": eval,
             "test_problems": problems.len(),
             "response_forms": forms_table(eval, problems),
@@ -155,14 +166,14 @@ impl BaseModel {
     }
 }
 
-/// Per form of [`FORMS`], its share of the sampled responses and how often its number
+/// Per form of [`ResponseForm::ALL`], its share of the sampled responses and how often its number
 /// is right (the two bar charts, as numbers).
 fn forms_table(eval: &Evaluation, problems: &[Problem]) -> Vec<serde_json::Value> {
     let (share, right) = forms_and_right_numbers(eval, problems);
-    FORMS
+    ResponseForm::ALL
         .iter()
         .zip(share.iter().zip(&right))
-        .map(|(form, (s, r))| serde_json::json!({ "form": form, "share": s, "number_right": r }))
+        .map(|(&form, (s, r))| serde_json::json!({ "form": form_name(form), "share": s, "number_right": r }))
         .collect()
 }
 
@@ -267,47 +278,29 @@ impl BaseModelHeadline {
     }
 }
 
-/// The forms a response can take, in the figures' order (the corpus forms it resembles).
-pub const FORMS: [&str; 6] = [
-    "plain text",
-    "<answer> only",
-    "<think> one-shot </think> <answer>",
-    "<think> steps </think> <answer>",
-    "<think> without <answer>",
-    "other",
-];
-
-/// The form of a response, one of [`FORMS`].
-pub fn response_form(text: &str) -> &'static str {
-    let t = text.trim();
-    let think = t.split("</think>").next().unwrap_or("");
-    if task::format_ok(t) {
-        // Written steps have at least two equations inside <think>; one-shot has one.
-        if think.matches('=').count() >= 2 {
-            FORMS[3]
-        } else {
-            FORMS[2]
-        }
-    } else if t.starts_with("<think>") && !t.contains("<answer>") {
-        FORMS[4]
-    } else if t.starts_with("<answer>") {
-        FORMS[1]
-    } else if t.starts_with("The answer is") && !t.contains('<') {
-        FORMS[0]
-    } else {
-        FORMS[5]
+/// The name of a response form in chapter 5's figures and summary (the corpus form it
+/// resembles).
+pub fn form_name(form: ResponseForm) -> &'static str {
+    match form {
+        ResponseForm::PlainText => "plain text",
+        ResponseForm::AnswerOnly => "<answer> only",
+        ResponseForm::ThinkOneShot => "<think> one-shot </think> <answer>",
+        ResponseForm::ThinkSteps => "<think> steps </think> <answer>",
+        ResponseForm::ThinkCheck => "<think> steps, check </think> <answer>",
+        ResponseForm::ThinkNoAnswer => "<think> without <answer>",
+        ResponseForm::Other => "other",
     }
 }
 
-/// Per form of [`FORMS`]: its share of the sampled responses, and the share of its
+/// Per form of [`ResponseForm::ALL`]: its share of the sampled responses, and the share of its
 /// responses whose number is right (in the tags, else the last number: what the format
 /// costs).
 pub fn forms_and_right_numbers(eval: &Evaluation, problems: &[Problem]) -> (Vec<f64>, Vec<f64>) {
     let n = eval.sampled.texts.len() as f64;
-    let mut share = vec![0.0; FORMS.len()];
-    let mut right = vec![0.0; FORMS.len()];
+    let mut share = vec![0.0; ResponseForm::ALL.len()];
+    let mut right = vec![0.0; ResponseForm::ALL.len()];
     for (text, &p) in eval.sampled.texts.iter().zip(&eval.sampled.prompt) {
-        let k = FORMS.iter().position(|&k| k == response_form(text)).unwrap_or(FORMS.len() - 1);
+        let k = ResponseForm::ALL.iter().position(|&f| f == ResponseForm::of(text)).expect("every form is listed");
         share[k] += 1.0 / n;
         let last_number = text.split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty());
         let number = task::extract_answer(text).or(last_number);
@@ -336,13 +329,13 @@ pub fn samples_text(problems: &[Problem], eval: &Evaluation) -> String {
     s
 }
 
-/// Three training documents of each form, to show the corpus mix.
-pub fn corpus_text(noise: f64, rng: &mut impl Rng) -> String {
+/// Three training documents of each form of the task's mix, to show the corpus.
+pub fn corpus_text(task: task::Task, noise: f64, rng: &mut impl Rng) -> String {
     let mut s = String::from("Pre-training documents (the template's fixed text shown as <template> ... User:)\n\n");
-    for (form, weight) in MIX {
-        s.push_str(&format!("{form:?} ({:.0}% of documents)\n", 100.0 * weight));
+    for &(form, weight) in corpus::mix(task) {
+        s.push_str(&format!("{form:?} ({:.1}% of documents)\n", 100.0 * weight));
         for _ in 0..3 {
-            let doc = corpus::document(form, noise, rng).replace(task::TEMPLATE_PREFIX, "<template> ... User: ");
+            let doc = corpus::document(task, form, noise, rng).replace(task::TEMPLATE_PREFIX, "<template> ... User: ");
             s.push_str(&format!("  {doc}\n"));
         }
     }
@@ -369,15 +362,5 @@ mod tests {
         let s = LengthGroup::NoThink.summary(&eval);
         assert!((s["share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!((s["p5"].as_f64(), s["p95"].as_f64()), (Some(5.0), Some(6.0)));
-    }
-
-    #[test]
-    fn response_forms_follow_the_corpus_forms() {
-        assert_eq!(response_form(" The answer is 132."), "plain text");
-        assert_eq!(response_form("<answer> 132 </answer>"), "<answer> only");
-        assert_eq!(response_form("<think> 47+85=132 </think> <answer> 132 </answer>"), FORMS[2]);
-        assert_eq!(response_form("<think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"), FORMS[3]);
-        assert_eq!(response_form("<think> 7+5=12 4+8+1=13 </think> 132"), "<think> without <answer>");
-        assert_eq!(response_form("132 <answer>"), "other");
     }
 }

@@ -2,9 +2,10 @@
 //! model's responses look like (their length, their form, and whether the number in
 //! each form is right).
 
-use super::base_model::{forms_and_right_numbers, BaseModel, LengthGroup, FORMS};
+use super::base_model::{form_name, forms_and_right_numbers, BaseModel, LengthGroup};
 use super::eval::Evaluation;
 use super::task::Problem;
+use super::task::ResponseForm;
 use crate::error::Result;
 use crate::plot::{self, Band, Bars, CurvePlot};
 use crate::report::RunDir;
@@ -103,7 +104,7 @@ pub fn response_lengths(dir: &RunDir, eval: &Evaluation) -> Result<Vec<String>> 
 /// number is right.
 pub fn response_forms(dir: &RunDir, eval: &Evaluation, problems: &[Problem]) -> Result<Vec<String>> {
     let (share, right) = forms_and_right_numbers(eval, problems);
-    let categories: Vec<String> = FORMS.iter().map(|k| k.to_string()).collect();
+    let categories: Vec<String> = ResponseForm::ALL.iter().map(|&f| form_name(f).to_string()).collect();
     let mut figures = plot::bars(
         &dir.path("response_kinds"),
         &Bars {

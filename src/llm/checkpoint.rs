@@ -3,6 +3,7 @@
 //! A damaged or mismatched pair ends in one clear error naming the file.
 
 use super::model::{Gpt, GptConfig};
+use super::task::Task;
 use super::tokenizer::Tokenizer;
 use crate::error::{Error, Result};
 use candle_core::Device;
@@ -21,18 +22,23 @@ pub struct CheckpointMeta {
     pub info: serde_json::Value,
 }
 
-/// The shipped base model, relative to the crate root.
+/// The shipped base model of the 3-digit task (the course's), relative to the crate root.
 pub const SHIPPED: &str = "assets/models/ch05-base.safetensors";
+/// The shipped base model of the 2-digit task (chapter 6's contrast).
+pub const SHIPPED_ADD2: &str = "assets/models/ch05-base-add2.safetensors";
 
 /// The small base model of chapter 7's distillation experiment (half the width, half
 /// the layers and heads; pre-trained by `ch05-language-model --pretrain --d-model 64
 /// --layers 1 --heads 2`).
 pub const SHIPPED_SMALL: &str = "assets/models/ch07-small-base.safetensors";
 
-/// The shipped base model's path: found from the working directory, else from the
-/// crate's source folder (tests and `cargo run` from elsewhere).
-pub fn shipped_path() -> PathBuf {
-    asset_path(SHIPPED)
+/// The shipped base model's path for a task: found from the working directory, else
+/// from the crate's source folder (tests and `cargo run` from elsewhere).
+pub fn shipped_path(task: Task) -> PathBuf {
+    asset_path(match task {
+        Task::Add3 => SHIPPED,
+        Task::Add2 => SHIPPED_ADD2,
+    })
 }
 
 /// A shipped file (relative to the crate root): found from the working directory, else
@@ -76,12 +82,25 @@ pub fn save(model: &Gpt, tokenizer: &Tokenizer, info: serde_json::Value, weights
 const MAX_JSON_BYTES: u64 = 16 << 20;
 const MAX_HEADER_BYTES: u64 = 16 << 20;
 
-/// Tokens of the task's prompt (the R1-Zero template around a question of two 2-digit
-/// numbers, the longest question the task asks): a model's context must hold it and at
-/// least one response token.
+/// Tokens of the task's prompt (the R1-Zero template around the longest question the
+/// tokenizer's task asks): a model's context must hold it and at least one response token.
 pub fn prompt_tokens(tokenizer: &Tokenizer) -> usize {
-    let longest = super::task::Problem { a: super::task::HIGH - 1, b: super::task::HIGH - 1 };
+    let high = tokenizer.task().range().1;
+    let longest = super::task::Problem { a: high - 1, b: high - 1 };
     tokenizer.encode(&super::task::r1_prompt(&longest.question())).map(|t| t.len()).unwrap_or(0)
+}
+
+/// The tokenizer of a checkpoint: the task whose vocabulary its JSON lists.
+pub fn tokenizer_of(weights: &Path) -> Result<Tokenizer> {
+    let mpath = meta_path(weights);
+    let bytes = read_limited(&mpath, MAX_JSON_BYTES)?;
+    let meta: CheckpointMeta =
+        serde_json::from_slice(&bytes).map_err(|e| invalid(&mpath, format!("not a checkpoint config: {e}")))?;
+    [Task::Add3, Task::Add2]
+        .into_iter()
+        .map(Tokenizer::for_task)
+        .find(|t| (0..t.vocab_size() as u32).map(|i| t.token(i)).eq(meta.vocab.iter().map(String::as_str)))
+        .ok_or_else(|| invalid(&mpath, "the checkpoint's vocabulary is neither task's (add3 or add2)"))
 }
 
 /// Reads and checks the JSON half of a checkpoint: a config, the tokenizer's

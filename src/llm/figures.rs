@@ -4,9 +4,9 @@
 use super::eval::Evaluation;
 use super::grpo::{GrpoFlags, GrpoStepLog};
 use super::grpo_experiments::{BetaStudy, GrpoRun};
-use super::task::ResponseForm;
+use super::task::{ResponseForm, Task};
 use crate::error::Result;
-use crate::plot::{self, Band, Bars, CurvePlot};
+use crate::plot::{self, Band, Bars, CurveOptions, CurvePlot};
 use crate::report::RunDir;
 use crate::stats;
 
@@ -195,6 +195,7 @@ pub fn form_label(form: ResponseForm) -> &'static str {
         ResponseForm::AnswerOnly => "answer only",
         ResponseForm::ThinkOneShot => "think one-shot",
         ResponseForm::ThinkSteps => "think steps",
+        ResponseForm::ThinkCheck => "think steps, check",
         ResponseForm::ThinkNoAnswer => "think, no answer",
         ResponseForm::Other => "other",
     }
@@ -220,7 +221,7 @@ fn response_forms(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<
         .map(|(i, &f)| {
             let a: Vec<f64> = after.iter().map(|v| v[i]).collect();
             let reward = match f {
-                ResponseForm::ThinkOneShot | ResponseForm::ThinkSteps => "format reward 1",
+                ResponseForm::ThinkOneShot | ResponseForm::ThinkSteps | ResponseForm::ThinkCheck => "format reward 1",
                 _ => "format reward 0",
             };
             Bars {
@@ -261,4 +262,65 @@ fn beta_sweep(dir: &RunDir, study: &BetaStudy) -> Result<Vec<String>> {
         if n == 1 { "" } else { "s" }
     );
     Ok(plot::curves_panels(&dir.path("beta_sweep"), &title, &panels, 3)?)
+}
+
+/// The contrast, side by side: the same GRPO on the 2-digit task (left), where the base
+/// model's one-shot answer is already right and RL learns the format, and on the 3-digit
+/// task (right), where the written steps pay and RL learns to write them; accuracy and
+/// length rising together, as in the R1-Zero paper's figures.
+pub fn contrast(dir: &RunDir, a: (Task, &BetaStudy), b: (Task, &BetaStudy)) -> Result<Vec<String>> {
+    let (easy, hard) = if a.0 == Task::Add2 { (a, b) } else { (b, a) };
+    let name = |t: Task| match t {
+        Task::Add2 => "2-digit sums",
+        Task::Add3 => "3-digit sums",
+    };
+    let mut panels = Vec::new();
+    let columns = [easy, hard];
+    for (task, study) in columns {
+        let runs = study.main();
+        panels.push(panel(
+            &format!("{}: accuracy", name(task)),
+            GRPO_STEPS,
+            "share",
+            vec![
+                band("number right, tags or not (samples)", &runs, |s| s.number_right),
+                band("accuracy reward: right number in <answer> (samples)", &runs, |s| s.accuracy_reward),
+                heldout_band("held-out greedy accuracy (the rule)", &runs, |s| s.heldout_accuracy),
+            ],
+        ));
+    }
+    for (task, study) in columns {
+        let runs = study.main();
+        let title = format!("{}: response length", name(task));
+        panels.push(panel(&title, GRPO_STEPS, "tokens per response", vec![band("mean length", &runs, |s| s.length)]));
+    }
+    for (task, study) in columns {
+        let runs = study.main();
+        panels.push(panel(
+            &format!("{}: what the responses write", name(task)),
+            GRPO_STEPS,
+            "share of samples",
+            vec![
+                band("written column steps in <think>", &runs, |s| s.writes_steps),
+                band("a check of the result in <think>", &runs, |s| s.checks),
+            ],
+        ));
+    }
+    // Shares on 0-1, and one length axis for both tasks, so the columns compare by eye.
+    let lengths: Vec<f64> = columns
+        .iter()
+        .flat_map(|(_, study)| study.main().into_iter().flat_map(|r| r.log.iter().filter(|s| s.tokens > 0)))
+        .map(|s| s.length)
+        .collect();
+    let lo = (lengths.iter().copied().fold(f64::INFINITY, f64::min) / 5.0).floor() * 5.0;
+    let hi = (lengths.iter().copied().fold(f64::NEG_INFINITY, f64::max) / 5.0).ceil() * 5.0;
+    let limits = |y| CurveOptions { y_limits: Some(y), ..CurveOptions::default() };
+    let options = [(0.0, 1.0), (0.0, 1.0), (lo, hi), (lo, hi), (0.0, 1.0), (0.0, 1.0)].map(limits);
+    let n = easy.1.main().len();
+    let title = format!(
+        "The same GRPO on two tasks: on 2-digit sums it learns the format, on 3-digit sums it learns to write \
+         the steps (training samples, T = 1; mean ± std over {n} seed{})",
+        if n == 1 { "" } else { "s" }
+    );
+    Ok(plot::curves_panels_with(&dir.path("contrast"), &title, &panels, &options, 2)?)
 }

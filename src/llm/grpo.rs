@@ -242,6 +242,10 @@ pub struct GrpoConfig {
     pub eval_problems: usize,
 }
 
+/// The longest response any run may ask for: the shipped models' context (80 tokens)
+/// minus the longest prompt (9 tokens, two 3-digit numbers).
+pub const MAX_NEW: usize = 71;
+
 /// The most steps of any training run (GRPO, PPO, SFT), and of `--eval-every`.
 pub const MAX_STEPS: usize = 10_000;
 /// The largest KL weight β of any run.
@@ -336,8 +340,8 @@ pub struct GrpoFlags {
     /// Sampling temperature during training and evaluation [0.001, 10]
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    /// Longest response in tokens (also Dr. GRPO's constant divisor) [4, 55]
-    #[arg(long, default_value_t = 40)]
+    /// Longest response in tokens (also Dr. GRPO's constant divisor) [4, 71]
+    #[arg(long, default_value_t = 64)]
     pub max_new: usize,
     /// Held-out greedy evaluation every this many steps [1, 10000]
     #[arg(long, default_value_t = 5)]
@@ -393,8 +397,8 @@ impl GrpoFlags {
         }
         check_count("--mu", self.mu, 1, 64)?;
         check_range("--temperature", self.temperature, 1e-3, 10.0)?;
-        // The longest prompt is 9 tokens and the context 64.
-        check_range("--max-new", self.max_new as f64, 4.0, 55.0)?;
+        // The longest prompt is 9 tokens and the shipped models' context 80.
+        check_range("--max-new", self.max_new as f64, 4.0, MAX_NEW as f64)?;
         check_count("--eval-every", self.eval_every, 1, MAX_STEPS)?;
         check_count("--eval-problems", self.eval_problems, 1, MAX_HELD_OUT)
     }
@@ -455,6 +459,8 @@ pub struct GrpoStepLog {
     pub writes_steps: f64,
     /// Share of responses whose number is right, tags or not.
     pub number_right: f64,
+    /// Share of responses that check their result inside `<think>`.
+    pub checks: f64,
     /// The loss −J of the first update.
     pub loss: f64,
     /// Seconds spent drawing responses, scoring them (rewards, advantages, reference
@@ -515,7 +521,7 @@ pub fn train_with_reward(
     let policy = base.duplicate()?;
     let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
     let mut opt = AdamW::new(policy.vars(), params)?;
-    let heldout = task::test_problems(cfg.eval_problems);
+    let heldout = tokenizer.task().test_problems(cfg.eval_problems);
     let (g, max_new) = (cfg.group, cfg.sample.max_new);
     let mut log = Vec::with_capacity(cfg.steps + 1);
     for step in 0..=cfg.steps {
@@ -533,7 +539,7 @@ pub fn train_with_reward(
 
         // 1. Sample a group of G responses per prompt from π_θold (the current policy).
         let t = Instant::now();
-        let problems: Vec<Problem> = (0..cfg.prompts).map(|_| Problem::sample_train(&mut rng)).collect();
+        let problems: Vec<Problem> = (0..cfg.prompts).map(|_| tokenizer.task().sample_train(&mut rng)).collect();
         let prompts = super::eval::prompts(tokenizer, &problems)?;
         let s: Samples = sample(&policy, tokenizer, &prompts, g, &cfg.sample, &mut rng)?;
         entry.sample_s = t.elapsed().as_secs_f64();
@@ -593,6 +599,7 @@ pub fn train_with_reward(
         entry.zero_spread =
             totals.chunks(g).filter(|rs| rs.iter().all(|r| r == &rs[0])).count() as f64 / cfg.prompts as f64;
         entry.writes_steps = s.texts.iter().filter(|x| writes_steps(x)).count() as f64 / n;
+        entry.checks = s.texts.iter().filter(|x| task::checks_answer(x)).count() as f64 / n;
         entry.number_right = s
             .texts
             .iter()
@@ -639,7 +646,7 @@ mod tests {
         let variant = GrpoVariantFlags::default();
         assert_eq!((variant.adv_eps, variant.aggregation, variant.top_k), (1e-4, Aggregation::Sequence, 0));
         let cfg = lesson.config(&variant);
-        assert_eq!((cfg.loss.max_len, cfg.sample.max_new, cfg.adv_eps), (40, 40, 1e-4));
+        assert_eq!((cfg.loss.max_len, cfg.sample.max_new, cfg.adv_eps), (64, 64, 1e-4));
         assert!(GrpoFlags { group: 1, ..lesson }.validate().unwrap_err().to_string().contains("--group"));
     }
 }

@@ -9,9 +9,10 @@
 use super::eval::{evaluate, Evaluation};
 use super::figures::{form_label, form_shares};
 use super::grpo::{self, GrpoFlags, GrpoStepLog, GrpoVariantFlags};
-use super::measures::DetailedMeasures;
+use super::base_model::forms_and_right_numbers;
+use super::measures::{CheckReport, DetailedMeasures};
 use super::model::Gpt;
-use super::task::{test_problems, Problem, ResponseForm};
+use super::task::{Problem, ResponseForm};
 use super::tokenizer::Tokenizer;
 use crate::error::Result;
 use crate::jobs::{self, SharedProgress};
@@ -106,7 +107,7 @@ impl BetaStudy {
         for &beta in sweep {
             list.extend(seeds.iter().map(|&seed| GrpoJob::Train { beta, seed, main: false }));
         }
-        let problems = test_problems(s.final_problems);
+        let problems = tokenizer.task().test_problems(s.final_problems);
         let progress = SharedProgress::new("GRPO", (list.len() - 1) * s.grpo.steps);
         let runs = jobs::run(list.len(), s.workers, |i| {
             let (job, t) = (list[i], Instant::now());
@@ -159,13 +160,17 @@ impl BetaStudy {
             .collect()
     }
 
-    /// One row per step per run (the base model's evaluation has none).
-    pub fn metrics(&self) -> Metrics<GrpoMetricsRow> {
+    /// One row per step per run (the base model's evaluation has none), then the
+    /// contrast's runs (experiment `contrast`).
+    pub fn metrics(&self, contrast: Option<&BetaStudy>) -> Metrics<GrpoMetricsRow> {
         let mut metrics = Metrics::new();
-        for r in &self.runs {
-            let GrpoJob::Train { beta, seed, main } = r.job else { continue };
-            for s in &r.log {
-                metrics.push(&GrpoMetricsRow::of(if main { "main" } else { "beta_sweep" }, beta, seed, s));
+        let studies = [Some((self, "main")), contrast.map(|c| (c, "contrast"))];
+        for (study, name) in studies.into_iter().flatten() {
+            for r in &study.runs {
+                let GrpoJob::Train { beta, seed, main } = r.job else { continue };
+                for s in &r.log {
+                    metrics.push(&GrpoMetricsRow::of(if main { name } else { "beta_sweep" }, beta, seed, s));
+                }
             }
         }
         metrics
@@ -217,6 +222,10 @@ impl BetaStudy {
             mean_length_after: a(|m| m.measures.mean_length),
             mentions_so_or_carry_before: b.so_or_carry,
             mentions_so_or_carry_after: a(|m| m.so_or_carry),
+            checks_answer_before: b.measures.checks_answer,
+            checks_answer_after: a(|m| m.measures.checks_answer),
+            corrects_after_check_before: b.measures.corrects_after_check,
+            corrects_after_check_after: a(|m| m.measures.corrects_after_check),
             final_kl: med(&GrpoRun::final_kl),
             steps: grpo.steps,
             seconds_per_step: sample_s + score_s + update_s,
@@ -230,6 +239,7 @@ impl BetaStudy {
                 &main.iter().map(|r| r.first_step_at(0.9)).collect::<Vec<_>>(),
             ),
             beta_sweep,
+            contrast: None,
         }
     }
 
@@ -251,6 +261,14 @@ impl BetaStudy {
                 "forms": ResponseForm::ALL.map(form_label),
                 "before": form_shares(self.base_eval()),
                 "after_per_seed": main.iter().map(|r| form_shares(r.eval())).collect::<Vec<_>>(),
+                // Per form, the share of its responses whose number is right.
+                "number_right_before": forms_and_right_numbers(self.base_eval(), problems).1,
+                "number_right_after_per_seed":
+                    main.iter().map(|r| forms_and_right_numbers(r.eval(), problems).1).collect::<Vec<_>>(),
+            },
+            "checks": {
+                "before": CheckReport::of(self.base_eval(), problems),
+                "after_per_seed": main.iter().map(|r| CheckReport::of(r.eval(), problems)).collect::<Vec<_>>(),
             },
             "run_seconds": self.runs.iter().map(|r| (format!("{:?}", r.job), r.seconds)).collect::<Vec<_>>(),
             "jobs": workers,
@@ -372,6 +390,7 @@ crate::metrics_row! {
         pub zero_spread: f64,
         pub writes_steps: f64,
         pub number_right: f64,
+        pub checks: f64,
         pub loss: f64,
         pub heldout_accuracy: Option<f64>,
         pub heldout_format: Option<f64>,
@@ -398,6 +417,7 @@ impl GrpoMetricsRow {
             zero_spread: s.zero_spread,
             writes_steps: s.writes_steps,
             number_right: s.number_right,
+            checks: s.checks,
             loss: s.loss,
             heldout_accuracy: s.heldout_accuracy,
             heldout_format: s.heldout_format,
@@ -449,6 +469,12 @@ pub struct GrpoHeadline {
     pub mean_length_after: f64,
     pub mentions_so_or_carry_before: f64,
     pub mentions_so_or_carry_after: f64,
+    /// Sampled responses that check their result inside `<think>`.
+    pub checks_answer_before: f64,
+    pub checks_answer_after: f64,
+    /// Sampled responses whose check finds a slip and gives another number.
+    pub corrects_after_check_before: f64,
+    pub corrects_after_check_after: f64,
     /// Mean k3 KL per token over the last five steps (median over seeds).
     pub final_kl: f64,
     pub steps: usize,
@@ -465,8 +491,60 @@ pub struct GrpoHeadline {
     pub steps_to_heldout_accuracy_0_9: f64,
     /// `beta_<β>_final_kl`, `beta_<β>_heldout_accuracy`, `beta_<β>_heldout_format` for
     /// every β that ran (the keys depend on the flags).
-    #[serde(flatten, deserialize_with = "nan_if_null_map")]
+    #[serde(flatten, deserialize_with = "beta_keys")]
     pub beta_sweep: BTreeMap<String, f64>,
+    /// The same measures on the other task (the contrast), when it ran.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub contrast: Option<ContrastHeadline>,
+}
+
+/// The contrast's headline: the other task's before and after, medians over its seeds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContrastHeadline {
+    pub contrast_accuracy_before: f64,
+    pub contrast_accuracy_after: f64,
+    pub contrast_number_accuracy_greedy_before: f64,
+    pub contrast_number_accuracy_greedy_after: f64,
+    pub contrast_number_accuracy_sampled_before: f64,
+    pub contrast_number_accuracy_sampled_after: f64,
+    pub contrast_format_rate_before: f64,
+    pub contrast_format_rate_after: f64,
+    pub contrast_writes_steps_before: f64,
+    pub contrast_writes_steps_after: f64,
+    pub contrast_mean_length_before: f64,
+    pub contrast_mean_length_after: f64,
+    pub contrast_checks_answer_before: f64,
+    pub contrast_checks_answer_after: f64,
+    pub contrast_corrects_after_check_after: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub contrast_pass_at_16_before: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub contrast_pass_at_16_after: f64,
+}
+
+impl ContrastHeadline {
+    /// The contrast's numbers, read from its own study's headline.
+    pub fn of(h: &GrpoHeadline) -> Self {
+        ContrastHeadline {
+            contrast_accuracy_before: h.accuracy_before,
+            contrast_accuracy_after: h.accuracy_after,
+            contrast_number_accuracy_greedy_before: h.number_accuracy_greedy_before,
+            contrast_number_accuracy_greedy_after: h.number_accuracy_greedy_after,
+            contrast_number_accuracy_sampled_before: h.number_accuracy_sampled_before,
+            contrast_number_accuracy_sampled_after: h.number_accuracy_sampled_after,
+            contrast_format_rate_before: h.format_rate_before,
+            contrast_format_rate_after: h.format_rate_after,
+            contrast_writes_steps_before: h.writes_steps_before,
+            contrast_writes_steps_after: h.writes_steps_after,
+            contrast_mean_length_before: h.mean_length_before,
+            contrast_mean_length_after: h.mean_length_after,
+            contrast_checks_answer_before: h.checks_answer_before,
+            contrast_checks_answer_after: h.checks_answer_after,
+            contrast_corrects_after_check_after: h.corrects_after_check_after,
+            contrast_pass_at_16_before: h.pass_at_16_before,
+            contrast_pass_at_16_after: h.pass_at_16_after,
+        }
+    }
 }
 
 impl GrpoHeadline {
@@ -494,6 +572,12 @@ impl GrpoHeadline {
                 self.accuracy_among_formatted_after,
             ),
             ("writes column steps, sampled", self.writes_steps_before, self.writes_steps_after),
+            ("checks its result, sampled", self.checks_answer_before, self.checks_answer_after),
+            (
+                "corrects a slip after a check, sampled",
+                self.corrects_after_check_before,
+                self.corrects_after_check_after,
+            ),
             ("maj@16", self.maj_at_16_before, self.maj_at_16_after),
             ("mean response length (tokens)", self.mean_length_before, self.mean_length_after),
         ]
@@ -501,6 +585,22 @@ impl GrpoHeadline {
         .map(|(name, before, after)| vec![name.to_string(), show(*before), show(*after)])
         .collect();
         print_table("Before and after GRPO (after: median over seeds)", &["measure", "base", "GRPO"], &rows);
+        if let Some(c) = &self.contrast {
+            let rows: Vec<Vec<String>> = [
+                ("greedy accuracy (the rule)", c.contrast_accuracy_before, c.contrast_accuracy_after),
+                (
+                    "number right, greedy (tags or not)",
+                    c.contrast_number_accuracy_greedy_before,
+                    c.contrast_number_accuracy_greedy_after,
+                ),
+                ("writes column steps, sampled", c.contrast_writes_steps_before, c.contrast_writes_steps_after),
+                ("mean response length (tokens)", c.contrast_mean_length_before, c.contrast_mean_length_after),
+            ]
+            .iter()
+            .map(|(name, before, after)| vec![name.to_string(), show(*before), show(*after)])
+            .collect();
+            print_table("The contrast: the other task, same seeds", &["measure", "base", "GRPO"], &rows);
+        }
         let rows: Vec<Vec<String>> = [
             ("final_kl", self.final_kl),
             ("seconds_per_step", self.seconds_per_step),
@@ -533,9 +633,15 @@ fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::E
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
-fn nan_if_null_map<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, f64>, D::Error> {
-    let map = BTreeMap::<String, Option<f64>>::deserialize(d)?;
-    Ok(map.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+/// The β sweep's keys among the headline's other keys (a flattened map sees them all),
+/// null read back as NaN.
+fn beta_keys<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, f64>, D::Error> {
+    let map = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+    Ok(map
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("beta_"))
+        .map(|(k, v)| (k, v.as_f64().unwrap_or(f64::NAN)))
+        .collect())
 }
 
 #[cfg(test)]

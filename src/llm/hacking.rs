@@ -46,7 +46,7 @@ fn labelled_answers(
 ) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
     let mut r = rng::seeded(seed, stream);
     let per = 4;
-    let ps: Vec<Problem> = (0..n.div_ceil(per)).map(|_| Problem::sample_train(&mut r)).collect();
+    let ps: Vec<Problem> = (0..n.div_ceil(per)).map(|_| tokenizer.task().sample_train(&mut r)).collect();
     let prompts = prompts(tokenizer, &ps)?;
     let s = sample(base, tokenizer, &prompts, per, sampling, &mut r)?;
     let xs = s.texts.iter().map(|t| reward_model::features(tokenizer, t)).collect();

@@ -32,11 +32,11 @@ pub fn check_budget(t: &PretrainConfig, shape_args: &GptArgs, e: &EvalArgs, pret
         // The loaded model's shape is checked against these flags once it is read.
         return Ok(());
     }
-    let shape = shape_args.config(Tokenizer::new().vocab_size());
+    let shape = shape_args.config(Tokenizer::default().vocab_size());
     let shape_flags = [
         ("--d-model", shape_args.d_model, 128, "[1, 1024]"),
         ("--layers", shape_args.layers, 2, "[1, 32]"),
-        ("--context", shape_args.context, 64, "[max(--seq-len, 16), 1024]"),
+        ("--context", shape_args.context, 80, "[max(--seq-len, 16), 1024]"),
         ("--heads", shape_args.heads, 4, "[1, 64]"),
     ];
     let params = shape.param_count();
@@ -46,9 +46,9 @@ pub fn check_budget(t: &PretrainConfig, shape_args: &GptArgs, e: &EvalArgs, pret
     }
     let mut all = shape_flags.to_vec();
     all.extend([
-        ("--steps", t.steps, 800, "[1, 100000]"),
+        ("--steps", t.steps, 1200, "[1, 100000]"),
         ("--batch", t.batch, 32, "[1, 4096]"),
-        ("--seq-len", t.seq_len, 64, "[8, 1024]"),
+        ("--seq-len", t.seq_len, 80, "[8, 1024]"),
     ]);
     let flops = params.and_then(|n| {
         n.checked_mul(6)?.checked_mul(t.steps as u64)?.checked_mul(t.batch as u64)?.checked_mul(t.seq_len as u64)
@@ -126,7 +126,7 @@ pub fn check_loaded(path: &std::path::Path, model: &GptConfig, t: &PretrainConfi
     }
     let flags = [
         ("--batch", t.batch, 32, "[1, 4096]"),
-        ("--seq-len", t.seq_len, 64, "[8, 1024]"),
+        ("--seq-len", t.seq_len, 80, "[8, 1024]"),
         ("--eval-problems", eval.eval_problems, 256, "[1, 512]"),
         ("--samples", eval.samples, 16, "[1, 256]"),
         ("--model", 1, 1, "a smaller checkpoint"),

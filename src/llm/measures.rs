@@ -23,6 +23,10 @@ pub struct Measures {
     pub writes_steps: f64,
     /// Mean tokens per sampled response.
     pub mean_length: f64,
+    /// Sampled responses that check their result inside `<think>` (the word `check`).
+    pub checks_answer: f64,
+    /// Sampled responses whose check finds a slip and gives another number (`no 632`).
+    pub corrects_after_check: f64,
 }
 
 impl Measures {
@@ -37,6 +41,8 @@ impl Measures {
             number_sampled: share(&sampled, |(t, p)| number_right(t, p)),
             writes_steps: share(&e.sampled.texts, |t| writes_steps(t)),
             mean_length: e.mean_response_length,
+            checks_answer: share(&e.sampled.texts, |t| task::checks_answer(t)),
+            corrects_after_check: share(&e.sampled.texts, |t| task::corrects_after_check(t)),
         }
     }
 }
@@ -93,6 +99,47 @@ impl DetailedMeasures {
             maj_at_16: at_k(&e.maj_at_k, 16),
             pass_at_1: at_k(&e.pass_at_k, 1),
             pass_at_16: at_k(&e.pass_at_k, 16),
+        }
+    }
+}
+
+/// The sampled responses that check their result, and what the checks did: how many
+/// found a slip and gave another number (`no`), how many of those ended right, and the
+/// first few of each kind as examples (chapter 6's "aha" question).
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub samples: usize,
+    pub checks: usize,
+    /// Checking responses whose answer is right.
+    pub checks_right: usize,
+    pub corrects: usize,
+    /// Correcting responses whose answer is right (the check caught a real slip).
+    pub corrects_right: usize,
+    /// Up to four correcting responses, `question → response (right or wrong)`.
+    pub correction_examples: Vec<String>,
+    /// Up to four checking responses without a correction.
+    pub check_examples: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn of(e: &Evaluation, problems: &[Problem]) -> CheckReport {
+        let sampled: Vec<(&str, &Problem)> =
+            e.sampled.texts.iter().zip(&e.sampled.prompt).map(|(t, &p)| (t.as_str(), &problems[p])).collect();
+        let checks: Vec<(&str, &Problem)> = sampled.iter().copied().filter(|(t, _)| task::checks_answer(t)).collect();
+        let (corrects, plain): (Vec<_>, Vec<_>) = checks.iter().partition(|(t, _)| task::corrects_after_check(t));
+        let right = |(t, p): &(&str, &Problem)| task::accuracy_reward(t, p) == 1.0;
+        let show = |(t, p): &(&str, &Problem)| {
+            let verdict = if right(&(t, p)) { "right" } else { "wrong" };
+            format!("{} →{t} ({verdict})", p.question())
+        };
+        CheckReport {
+            samples: sampled.len(),
+            checks: checks.len(),
+            checks_right: checks.iter().filter(|x| right(x)).count(),
+            corrects: corrects.len(),
+            corrects_right: corrects.iter().filter(|x| right(x)).count(),
+            correction_examples: corrects.iter().take(4).map(show).collect(),
+            check_examples: plain.iter().take(4).map(show).collect(),
         }
     }
 }

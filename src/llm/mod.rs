@@ -29,27 +29,29 @@ pub mod reward_model; // flawed rewards: a tags-only check, a bag-of-tokens rewa
 pub mod sample; // batched KV-cache sampling, token log-probabilities
 pub mod sft; // supervised fine-tuning on response tokens only
 pub mod step_cost; // PPO-with-a-critic versus GRPO: parameters, memory, seconds per step
-pub mod task; // 3-digit addition, the R1-Zero template, rule rewards
+pub mod task; // 3- and 2-digit addition, the R1-Zero template, rule rewards, steps and checks
 pub mod tokenizer; // characters + tags + template text as tokens
 
 pub use eval::{evaluate, maj_at_k, pass_at_k, Evaluation};
 pub use grpo::{grpo_loss, Aggregation, GrpoConfig, GrpoFlags, GrpoStepLog, GrpoVariantFlags, LossConfig};
 pub use model::{Gpt, GptConfig};
 pub use sample::{sample, token_logprobs, SampleConfig, Samples};
-pub use task::Problem;
+pub use task::{Problem, Task};
 pub use tokenizer::Tokenizer;
 
-/// The shipped base model (`assets/models/ch05-base.safetensors`) and its tokenizer.
-pub fn load_base() -> crate::error::Result<(Gpt, Tokenizer)> {
-    let tokenizer = Tokenizer::new();
-    let (model, _) = checkpoint::load(&checkpoint::shipped_path(), &tokenizer)?;
+/// The shipped base model of a task (`assets/models/ch05-base.safetensors` for the
+/// 3-digit task, `ch05-base-add2.safetensors` for the 2-digit one) and its tokenizer.
+pub fn load_base(task: task::Task) -> crate::error::Result<(Gpt, Tokenizer)> {
+    let tokenizer = Tokenizer::for_task(task);
+    let (model, _) = checkpoint::load(&checkpoint::shipped_path(task), &tokenizer)?;
     Ok((model, tokenizer))
 }
 
-/// The shipped small base model of chapter 7 (`assets/models/ch07-small-base.safetensors`:
-/// half the width, layers and heads of [`load_base`]'s).
+/// The shipped small base model of chapter 7 (`assets/models/ch07-small-base.safetensors`,
+/// 3-digit task: half the width, layers and heads of [`load_base`]'s).
 pub fn load_small_base() -> crate::error::Result<Gpt> {
-    let (model, _) = checkpoint::load(&checkpoint::asset_path(checkpoint::SHIPPED_SMALL), &Tokenizer::new())?;
+    let tokenizer = Tokenizer::for_task(task::Task::Add3);
+    let (model, _) = checkpoint::load(&checkpoint::asset_path(checkpoint::SHIPPED_SMALL), &tokenizer)?;
     Ok(model)
 }
 

@@ -38,7 +38,7 @@ pub struct GptArgs {
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
     /// Context length in tokens (prompt + response) [max(--seq-len, 16), 1024]
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 80)]
     pub context: usize,
 }
 

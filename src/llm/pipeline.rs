@@ -6,7 +6,7 @@ use super::eval::prompts;
 use super::model::Gpt;
 use super::sample::{sample, SampleConfig};
 use super::sft::Example;
-use super::task::{accuracy_reward, format_ok, Problem};
+use super::task::{accuracy_reward, format_ok, Problem, Task};
 use super::tokenizer::Tokenizer;
 use crate::error::Result;
 use rand::Rng;
@@ -29,11 +29,12 @@ pub fn cold_start_text(problem: &Problem) -> String {
     format!(" <think> {} </think> <answer> {} </answer>", steps.join(" "), problem.answer())
 }
 
-/// `n` distinct training problems (never a held-out one), each with its cold-start trace.
-pub fn cold_start_set(n: usize, rng: &mut impl Rng) -> Vec<(Problem, String)> {
+/// `n` distinct training problems of the task (never a held-out one), each with its
+/// cold-start trace.
+pub fn cold_start_set(task: Task, n: usize, rng: &mut impl Rng) -> Vec<(Problem, String)> {
     let mut out: Vec<(Problem, String)> = Vec::with_capacity(n);
     while out.len() < n {
-        let p = Problem::sample_train(rng);
+        let p = task.sample_train(rng);
         if out.iter().all(|(q, _)| q != &p) {
             out.push((p, cold_start_text(&p)));
         }
@@ -103,7 +104,7 @@ mod tests {
         let p = Problem { a: 47, b: 85 };
         assert_eq!(cold_start_text(&p), " <think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>");
         assert_eq!(cold_start_text(&Problem { a: 12, b: 34 }), " <think> 2+4=6 1+3=4 </think> <answer> 46 </answer>");
-        let set = cold_start_set(50, &mut crate::rng::seeded(0, 0));
+        let set = cold_start_set(Task::Add3, 50, &mut crate::rng::seeded(0, 0));
         assert_eq!(set.len(), 50);
         for (p, t) in &set {
             assert!(keep(t, p) && !p.is_held_out(), "{t}");

@@ -15,7 +15,7 @@
 //! depend on which thread ran what.
 
 use super::grpo::{self, GrpoConfig, GrpoFlags, GrpoStepLog, GrpoVariantFlags};
-use super::grpo::{check_count, check_work, product, Factor, MAX_BETA, MAX_HELD_OUT, MAX_STEPS};
+use super::grpo::{check_count, check_work, product, Factor, MAX_BETA, MAX_HELD_OUT, MAX_NEW, MAX_STEPS};
 use super::hacking::{self, FlawedRewardFit, HackReward};
 use super::pipeline::{self, RejectionSet};
 use super::ppo_critic::{self, CriticFlags, CriticPpoConfig, PpoStepLog};
@@ -473,10 +473,11 @@ impl Lab<'_> {
             PipelineRun::ColdStart(seed) => {
                 // The cold start: a few clean, readable traces, SFT, then GRPO with the
                 // SFT model as both the starting point and the reference.
-                let data: Vec<Example> = pipeline::cold_start_set(p.cold_start_examples, &mut rng::seeded(seed, 4))
-                    .iter()
-                    .map(|(q, t)| Example::new(tokenizer, q, t))
-                    .collect::<Result<_>>()?;
+                let data: Vec<Example> =
+                    pipeline::cold_start_set(tokenizer.task(), p.cold_start_examples, &mut rng::seeded(seed, 4))
+                        .iter()
+                        .map(|(q, t)| Example::new(tokenizer, q, t))
+                        .collect::<Result<_>>()?;
                 let budget = (p.cold_start_steps, p.sft_lr, 5);
                 let sft_model = self.sft_on(self.base, &data, budget, ("cold start SFT", seed, progress), &mut out)?;
                 out.sft_eval = Some(self.final_eval(&sft_model, seed, 3)?);
@@ -485,7 +486,7 @@ impl Lab<'_> {
                 if p.has(Experiment::Rejection) || p.has(Experiment::Distill) {
                     let mut r = rng::seeded(seed, 6);
                     let train: Vec<Problem> =
-                        (0..p.rejection_problems).map(|_| Problem::sample_train(&mut r)).collect();
+                        (0..p.rejection_problems).map(|_| tokenizer.task().sample_train(&mut r)).collect();
                     let cfg = sampling(rl);
                     out.rejection =
                         Some(pipeline::rejection_sample(&model, tokenizer, &train, p.rejection_samples, &cfg, &mut r)?);
@@ -559,7 +560,7 @@ pub fn check_budget(
         f("--prompts", g.prompts, dg.prompts, 1, 1024),
         f("--group", g.group, dg.group, 2, 256),
         f("--mu", g.mu, dg.mu, 1, 64),
-        f("--max-new", g.max_new, dg.max_new, 4, 55),
+        f("--max-new", g.max_new, dg.max_new, 4, MAX_NEW),
         f("--eval-problems", g.eval_problems, dg.eval_problems, 1, MAX_HELD_OUT),
         f("--hack-steps", p.hack_steps, dp.hack_steps, 1, MAX_STEPS),
         f("--final-problems", p.final_problems, dp.final_problems, 1, MAX_HELD_OUT),

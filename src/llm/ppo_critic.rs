@@ -247,7 +247,7 @@ pub fn train(
     let adam = |lr| ParamsAdamW { lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
     let mut opt_actor = AdamW::new(policy.vars(), adam(cfg.lr))?;
     let mut opt_critic = AdamW::new(critic.vars(), adam(cfg.critic_lr))?;
-    let heldout = task::test_problems(cfg.eval_problems);
+    let heldout = tokenizer.task().test_problems(cfg.eval_problems);
     let max_new = cfg.sample.max_new;
     let mut log = Vec::with_capacity(cfg.steps + 1);
     for step in 0..=cfg.steps {
@@ -264,7 +264,7 @@ pub fn train(
 
         // 1. One response per prompt from π_old (the current actor).
         let t = Instant::now();
-        let problems: Vec<Problem> = (0..cfg.prompts).map(|_| Problem::sample_train(&mut rng)).collect();
+        let problems: Vec<Problem> = (0..cfg.prompts).map(|_| tokenizer.task().sample_train(&mut rng)).collect();
         let prompt_ids = prompts(tokenizer, &problems)?;
         let s: Samples = sample(&policy, tokenizer, &prompt_ids, 1, &cfg.sample, &mut rng)?;
         entry.common.sample_s = t.elapsed().as_secs_f64();

@@ -18,13 +18,13 @@ use std::time::Instant;
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct PretrainConfig {
     /// Pre-training steps (AdamW updates) [1, 100000]
-    #[arg(long, default_value_t = 800)]
+    #[arg(long, default_value_t = 1200)]
     pub steps: usize,
     /// Rows per pre-training batch (also the speed measurement's batch) [1, 4096]
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Tokens per row [8, 1024]
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 80)]
     pub seq_len: usize,
     /// Peak learning rate, reached after the warm-up [1e-8, 1]
     #[arg(long, default_value_t = 3e-3)]
@@ -144,17 +144,18 @@ pub fn lm_loss(model: &Gpt, rows: &[Vec<u32>]) -> candle_core::Result<Tensor> {
     logp.mean_all()?.neg()
 }
 
-/// Trains a fresh model from `seed`: weights from stream 0, the corpus from stream 1.
-/// `on_step` sees every logged step (for progress lines).
+/// Trains a fresh model from `seed` on the corpus of the tokenizer's task (its
+/// vocabulary must match `model_cfg.vocab_size`): weights from stream 0, the corpus
+/// from stream 1. `on_step` sees every logged step (for progress lines).
 pub fn pretrain(
     model_cfg: &GptConfig,
     cfg: &PretrainConfig,
+    tokenizer: &Tokenizer,
     mix: &[(Form, f64)],
     seed: u64,
     mut on_step: impl FnMut(&PretrainStepLog),
 ) -> Result<(Gpt, Vec<PretrainStepLog>)> {
     let c = candle_error("pre-training");
-    let tokenizer = Tokenizer::new();
     let model = Gpt::new(model_cfg.clone(), &mut crate::rng::seeded(seed, 0)).map_err(&c)?;
     let mut data_rng = crate::rng::seeded(seed, 1);
     // Decay only the matrices, as in GPT-2: biases, gains and embeddings stay free.
@@ -168,7 +169,7 @@ pub fn pretrain(
     let mut log = Vec::with_capacity(cfg.steps);
     for step in 0..cfg.steps {
         let rows = (0..cfg.batch)
-            .map(|_| corpus::row(&tokenizer, mix, cfg.noise, cfg.seq_len + 1, &mut data_rng))
+            .map(|_| corpus::row(tokenizer, mix, cfg.noise, cfg.seq_len + 1, &mut data_rng))
             .collect::<Result<Vec<_>>>()?;
         let loss = lm_loss(&model, &rows).map_err(&c)?;
         let value = loss.to_scalar::<f32>().map_err(&c)? as f64;
@@ -199,6 +200,7 @@ pub fn pretrain(
 pub fn pretrain_with_progress(
     model_cfg: &GptConfig,
     cfg: &PretrainConfig,
+    tokenizer: &Tokenizer,
     mix: &[(Form, f64)],
     seed: u64,
 ) -> Result<(Gpt, Vec<PretrainStepLog>)> {
@@ -206,7 +208,7 @@ pub fn pretrain_with_progress(
     let mut progress = Progress::new("pre-training", cfg.steps);
     let mut last_print = Instant::now();
     let quiet = !std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let out = pretrain(model_cfg, &cfg, mix, seed, |s| {
+    let out = pretrain(model_cfg, &cfg, tokenizer, mix, seed, |s| {
         progress.update(s.step, || format!("step {} loss {:.3} lr {:.1e}", s.step, s.loss, s.lr));
         if quiet && (last_print.elapsed().as_secs() >= 20 || s.step == cfg.steps) {
             crate::say!("  pre-training step {}/{}: loss {:.3}, {:.0} s", s.step, cfg.steps, s.loss, s.seconds);
@@ -228,13 +230,13 @@ pub fn smoothed_final_loss(log: &[PretrainStepLog]) -> f64 {
 pub fn train_tokens_per_s(
     model: &Gpt,
     cfg: &PretrainConfig,
-    mix: &[(Form, f64)],
+    tokenizer: &Tokenizer,
     reps: usize,
     rng: &mut impl Rng,
 ) -> Result<f64> {
-    let tokenizer = Tokenizer::new();
+    let mix = corpus::mix(tokenizer.task());
     let rows = (0..cfg.batch)
-        .map(|_| corpus::row(&tokenizer, mix, cfg.noise, cfg.seq_len + 1, rng))
+        .map(|_| corpus::row(tokenizer, mix, cfg.noise, cfg.seq_len + 1, rng))
         .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
     for _ in 0..reps {

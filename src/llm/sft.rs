@@ -10,7 +10,7 @@ use super::eval::prompts;
 use super::grpo::greedy_eval;
 use super::model::Gpt;
 use super::sample::token_logprobs;
-use super::task::{test_problems, Problem};
+use super::task::Problem;
 use super::tokenizer::{Tokenizer, EOS};
 use crate::error::{Error, Result};
 use candle_core::Tensor;
@@ -103,7 +103,7 @@ pub fn train(
     let model = init.duplicate()?;
     let params = ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.0 };
     let mut opt = AdamW::new(model.vars(), params)?;
-    let heldout = test_problems(cfg.eval_problems);
+    let heldout = tokenizer.task().test_problems(cfg.eval_problems);
     let started = Instant::now();
     let mut order: Vec<usize> = Vec::new();
     let (mut log, mut tokens) = (Vec::with_capacity(cfg.steps + 1), 0usize);

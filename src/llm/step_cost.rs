@@ -4,9 +4,9 @@
 //! alone for a few steps before the experiments start (so nothing else allocates).
 
 use super::grpo::{self, GrpoConfig, GrpoStepLog};
-use super::load_base;
 use super::memory;
 use super::ppo_critic::{self, CriticPpoConfig};
+use super::{load_base, Task};
 use crate::error::Result;
 use crate::stats;
 use serde::Serialize;
@@ -48,12 +48,12 @@ pub fn mb(bytes: usize) -> f64 {
 /// a one-step GRPO warm-up so that one-time allocations (thread pools) count in neither.
 pub fn measure(grpo_cfg: &GrpoConfig, ppo_cfg: &CriticPpoConfig) -> Result<StepCost> {
     let _ = memory::measure_peak(|| -> Result<()> {
-        let (base, tok) = load_base()?;
+        let (base, tok) = load_base(Task::Add3)?;
         grpo::train(&base, &tok, &GrpoConfig { steps: 1, ..grpo_cfg.clone() }, 0, 99, |_| {})?;
         Ok(())
     });
     let (ppo, ppo_peak) = memory::measure_peak(|| -> Result<(usize, usize, f64)> {
-        let (base, tok) = load_base()?;
+        let (base, tok) = load_base(Task::Add3)?;
         let (policy, critic, log) = ppo_critic::train(&base, &tok, ppo_cfg, 0, 99, |_| {})?;
         // The copy is part of the measured work (the lesson's numbers include it).
         let common: Vec<GrpoStepLog> = log.iter().map(|s| s.common.clone()).collect();
@@ -64,7 +64,7 @@ pub fn measure(grpo_cfg: &GrpoConfig, ppo_cfg: &CriticPpoConfig) -> Result<StepC
         ))
     });
     let (grpo, grpo_peak) = memory::measure_peak(|| -> Result<(usize, usize, f64)> {
-        let (base, tok) = load_base()?;
+        let (base, tok) = load_base(Task::Add3)?;
         let (policy, log) = grpo::train(&base, &tok, grpo_cfg, 0, 99, |_| {})?;
         Ok((base.n_params() + policy.n_params(), policy.n_params(), per_step_seconds(&log)))
     });

@@ -1,8 +1,11 @@
-//! The task: add two 2-digit numbers. The rule checker and the R1-Zero template are
-//! pure functions here, shared by pre-training (chapter 5) and GRPO (chapter 6).
+//! The tasks: add two 3-digit numbers (the course's task) or two 2-digit numbers (the
+//! contrast). The rule checker, the R1-Zero template and the detectors of written
+//! steps and checks are pure functions here, shared by pre-training (chapter 5) and
+//! reinforcement learning (chapters 6 and 7).
 //!
-//! One-shot, `47+85=132` is hard for a small model (the carry must be done "in its
-//! head"); written column by column, `7+5=12 4+8+1=13`, every step is a one-digit fact. The answer is checked by a rule, exact match, as in DeepSeek-R1-Zero.
+//! One-shot, `347+285=632` is hard for a small model (two carries must be done "in its
+//! head"); written column by column, `7+5=12 4+8+1=13 3+2+1=6`, every step is a
+//! one-digit fact. The answer is checked by a rule, exact match, as in DeepSeek-R1-Zero.
 
 use rand::{Rng, RngExt};
 
@@ -24,11 +27,7 @@ pub fn r1_prompt(question: &str) -> String {
     TEMPLATE.replace("{prompt}", question)
 }
 
-/// The operands are drawn from `LOW..HIGH` (two digits each).
-pub const LOW: u32 = 10;
-pub const HIGH: u32 = 100;
-
-/// One problem: `a + b` with 2-digit `a` and `b`.
+/// One problem: `a + b`, both operands with the task's number of digits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Problem {
     pub a: u32,
@@ -78,29 +77,102 @@ impl Problem {
         z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
         (z >> 32) % 10 == 0
     }
+}
+
+/// Which addition task: two 3-digit operands (the course's task: the base model's
+/// one-shot answer is mostly wrong, its written column steps mostly right, so reasoning
+/// pays) or two 2-digit operands (the contrast: the base model adds them in its head).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    #[default]
+    Add3,
+    Add2,
+}
+
+impl Task {
+    /// Digits per operand.
+    pub fn digits(self) -> u32 {
+        match self {
+            Task::Add2 => 2,
+            Task::Add3 => 3,
+        }
+    }
+
+    /// The other task (the contrast of a chapter-6 run).
+    pub fn other(self) -> Task {
+        match self {
+            Task::Add2 => Task::Add3,
+            Task::Add3 => Task::Add2,
+        }
+    }
+
+    /// The flag's spelling, `add3` or `add2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Add2 => "add2",
+            Task::Add3 => "add3",
+        }
+    }
+
+    /// Operands are drawn from `low..high`.
+    pub fn range(self) -> (u32, u32) {
+        (10u32.pow(self.digits() - 1), 10u32.pow(self.digits()))
+    }
+
+    fn draw(self, rng: &mut impl Rng) -> Problem {
+        let (lo, hi) = self.range();
+        Problem { a: rng.random_range(lo..hi), b: rng.random_range(lo..hi) }
+    }
 
     /// A random problem of the training side of the split.
-    pub fn sample_train(rng: &mut impl Rng) -> Problem {
+    pub fn sample_train(self, rng: &mut impl Rng) -> Problem {
         loop {
-            let p = Problem { a: rng.random_range(LOW..HIGH), b: rng.random_range(LOW..HIGH) };
+            let p = self.draw(rng);
             if !p.is_held_out() {
                 return p;
             }
         }
     }
+
+    /// The fixed held-out test set: `n` distinct held-out problems (the same for every seed).
+    pub fn test_problems(self, n: usize) -> Vec<Problem> {
+        let mut rng = crate::rng::seeded(0x7E57, 0);
+        let mut out: Vec<Problem> = Vec::with_capacity(n);
+        while out.len() < n {
+            let p = self.draw(&mut rng);
+            if p.is_held_out() && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
 }
 
-/// The fixed held-out test set: `n` distinct held-out problems (the same for every seed).
-pub fn test_problems(n: usize) -> Vec<Problem> {
-    let mut rng = crate::rng::seeded(0x7E57, 0);
-    let mut out: Vec<Problem> = Vec::with_capacity(n);
-    while out.len() < n {
-        let p = Problem { a: rng.random_range(LOW..HIGH), b: rng.random_range(LOW..HIGH) };
-        if p.is_held_out() && !out.contains(&p) {
-            out.push(p);
-        }
-    }
-    out
+/// Whether the response checks its result inside `<think>` (the corpus's `check` word).
+pub fn checks_answer(text: &str) -> bool {
+    think_text(text).is_some_and(|t| t.contains("check"))
+}
+
+/// Whether a check inside `<think>` found a slip and the response gave another number:
+/// `check`, later the word `no` followed by a number (`... check 652-285=367 no 632`).
+pub fn corrects_after_check(text: &str) -> bool {
+    think_text(text).is_some_and(|t| {
+        t.split_once("check").is_some_and(|(_, after)| {
+            after
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| w[0] == "no" && !w[1].is_empty() && w[1].bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+/// The text between the first `<think>` and the following `</think>`.
+fn think_text(text: &str) -> Option<&str> {
+    let a = text.find("<think>")? + "<think>".len();
+    let b = text[a..].find("</think>")?;
+    Some(&text[a..a + b])
 }
 
 /// The text inside the first `<answer> ... </answer>` pair, trimmed; `None` without one.
@@ -151,6 +223,8 @@ pub enum ResponseForm {
     ThinkOneShot,
     /// The right format with written column steps: two or more equations inside `<think>`.
     ThinkSteps,
+    /// Written steps and a check of the result (the word `check` inside `<think>`).
+    ThinkCheck,
     /// `<think>` without `<answer>`.
     ThinkNoAnswer,
     Other,
@@ -158,11 +232,12 @@ pub enum ResponseForm {
 
 impl ResponseForm {
     /// Every form, in the figures' order.
-    pub const ALL: [ResponseForm; 6] = [
+    pub const ALL: [ResponseForm; 7] = [
         ResponseForm::PlainText,
         ResponseForm::AnswerOnly,
         ResponseForm::ThinkOneShot,
         ResponseForm::ThinkSteps,
+        ResponseForm::ThinkCheck,
         ResponseForm::ThinkNoAnswer,
         ResponseForm::Other,
     ];
@@ -172,7 +247,9 @@ impl ResponseForm {
         if format_ok(t) {
             // The right format starts with <think>: count the equations before </think>.
             let think = t.split("</think>").next().unwrap_or("");
-            if think.matches('=').count() >= 2 {
+            if checks_answer(t) {
+                ResponseForm::ThinkCheck
+            } else if think.matches('=').count() >= 2 {
                 ResponseForm::ThinkSteps
             } else {
                 ResponseForm::ThinkOneShot
@@ -238,6 +315,8 @@ mod tests {
         let form = ResponseForm::of;
         assert_eq!(form(" <think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>"), ResponseForm::ThinkSteps);
         assert_eq!(form("<think> 47+85=132 </think> <answer> 132 </answer>"), ResponseForm::ThinkOneShot);
+        let check = "<think> 7+5=12 4+8+1=13 check 132-85=47 </think> <answer> 132 </answer>";
+        assert_eq!(form(check), ResponseForm::ThinkCheck);
         assert_eq!(form("<think> 7+5=12 so"), ResponseForm::ThinkNoAnswer);
         assert_eq!(form("<answer> 132 </answer>"), ResponseForm::AnswerOnly);
         assert_eq!(form("The answer is 132."), ResponseForm::PlainText);
@@ -245,14 +324,36 @@ mod tests {
     }
 
     #[test]
+    fn checks_and_corrections_are_read_inside_think() {
+        let check = " <think> 7+5=12 4+8+1=13 3+2+1=6 check 632-285=347 </think> <answer> 632 </answer>";
+        let fix = " <think> 7+5=12 4+8+1=13 3+2+1=6 check 652-285=367 no 632 </think> <answer> 632 </answer>";
+        assert!(checks_answer(check) && !corrects_after_check(check));
+        assert!(checks_answer(fix) && corrects_after_check(fix));
+        // Outside `<think>` a check does not count: after the tags, or with no closing tag.
+        assert!(!checks_answer("The answer is 632. check"));
+        assert!(!checks_answer(" <think> 7+5=12 </think> check <answer> 632 </answer>"));
+        assert!(!checks_answer(" <think> 7+5=12 check 632-285=347"));
+        // `no` before the check, or not followed by a number, is not a correction.
+        assert!(!corrects_after_check(" <think> no 5 check 632-285=347 </think> <answer> 632 </answer>"));
+        assert!(!corrects_after_check(" <think> check 632-285=347 no </think> <answer> 632 </answer>"));
+        assert!(!corrects_after_check(" <think> check 632-285=347 </think> no 632 <answer> 632 </answer>"));
+        // Only the first `<think>` is read, as the format rule reads it.
+        let second = " <think> 7+5=12 </think> <think> check 1-1=0 no 2 </think>";
+        assert!(!checks_answer(second) && !corrects_after_check(second));
+    }
+
+    #[test]
     fn held_out_split() {
-        let test = test_problems(200);
-        assert!(test.iter().all(|p| p.is_held_out()));
-        assert!(Problem { a: test[0].b, b: test[0].a }.is_held_out());
-        let mut rng = crate::rng::seeded(1, 1);
-        assert!((0..1000).all(|_| !Problem::sample_train(&mut rng).is_held_out()));
-        let held =
-            (LOW..HIGH).flat_map(|a| (LOW..HIGH).map(move |b| Problem { a, b })).filter(|p| p.is_held_out()).count();
+        for task in [Task::Add2, Task::Add3] {
+            let (lo, hi) = task.range();
+            let test = task.test_problems(200);
+            assert!(test.iter().all(|p| p.is_held_out() && (lo..hi).contains(&p.a) && (lo..hi).contains(&p.b)));
+            assert!(Problem { a: test[0].b, b: test[0].a }.is_held_out());
+            let mut rng = crate::rng::seeded(1, 1);
+            assert!((0..1000).all(|_| !task.sample_train(&mut rng).is_held_out()));
+        }
+        assert_eq!((Task::Add2.range(), Task::Add3.range()), ((10, 100), (100, 1000)));
+        let held = (10..100).flat_map(|a| (10..100).map(move |b| Problem { a, b })).filter(|p| p.is_held_out()).count();
         assert!((600..1000).contains(&held), "{held}");
     }
 }

@@ -2,7 +2,7 @@
 //! words and tags as single tokens. Encoding takes the longest token that matches at
 //! each position, so `decode(encode(s)) == s` for every string over the alphabet.
 
-use super::task::{TEMPLATE_PREFIX, TEMPLATE_SUFFIX};
+use super::task::{Task, TEMPLATE_PREFIX, TEMPLATE_SUFFIX};
 use crate::error::{Error, Result};
 
 /// End of a document; also the padding token (padding is always masked).
@@ -25,27 +25,48 @@ const MULTI: [&str; 12] = [
     "carry",
 ];
 const CHARS: &str = "0123456789+-=.,: ";
+/// The words the 3-digit task's corpus adds for its checks (appended after the
+/// characters, so the 2-digit task's ids are a prefix of the 3-digit task's).
+const CHECK_WORDS: [&str; 2] = ["check", "no"];
 
-/// Maps text to token ids and back.
+/// Maps text to token ids and back. A tokenizer belongs to one task: the vocabulary is
+/// the language of that task's corpus, so a model, its tokenizer and its task go together.
 #[derive(Clone, Debug)]
 pub struct Tokenizer {
     vocab: Vec<String>,
     /// Token ids sorted by decreasing length, for longest-match encoding.
     by_length: Vec<u32>,
+    task: Task,
 }
 
 impl Default for Tokenizer {
+    /// The tokenizer of the default task (3-digit addition).
     fn default() -> Self {
-        Self::new()
+        Self::for_task(Task::default())
     }
 }
 
 impl Tokenizer {
-    pub fn new() -> Tokenizer {
-        let vocab: Vec<String> = MULTI.iter().map(|s| s.to_string()).chain(CHARS.chars().map(String::from)).collect();
+    /// The tokenizer of a task: the 3-digit task adds the words of its checks.
+    pub fn for_task(task: Task) -> Tokenizer {
+        let extra: &[&str] = match task {
+            Task::Add2 => &[],
+            Task::Add3 => &CHECK_WORDS,
+        };
+        let vocab: Vec<String> = MULTI
+            .iter()
+            .map(|s| s.to_string())
+            .chain(CHARS.chars().map(String::from))
+            .chain(extra.iter().map(|s| s.to_string()))
+            .collect();
         let mut by_length: Vec<u32> = (0..vocab.len() as u32).collect();
         by_length.sort_by_key(|&i| std::cmp::Reverse(vocab[i as usize].len()));
-        Tokenizer { vocab, by_length }
+        Tokenizer { vocab, by_length, task }
+    }
+
+    /// The task whose corpus this vocabulary writes.
+    pub fn task(&self) -> Task {
+        self.task
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -99,7 +120,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_single_tokens() {
-        let t = Tokenizer::new();
+        let t = Tokenizer::for_task(Task::Add2);
         let prompt = super::super::task::r1_prompt("47+85");
         for s in
             ["", "347+285=632", " <think> 7+5=12 </think> <answer> 632 </answer><eos>", &prompt, "The answer is 9."]
