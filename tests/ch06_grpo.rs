@@ -313,18 +313,7 @@ fn grpo_on_three_digit_sums_moves_the_policy_to_written_steps() {
     // than its one-shot answers: a short GRPO run with the chapter's settings raises the
     // share of sampled responses that write their steps (fixed seed).
     let (base, tokenizer) = load_base(Task::Add3).unwrap();
-    let cfg = GrpoConfig {
-        steps: 24,
-        prompts: 16,
-        group: 8,
-        lr: 1e-4,
-        adv_eps: 1e-4,
-        mu: 1,
-        loss: LossConfig { clip_eps: 0.2, beta: 0.04, aggregation: Aggregation::Sequence, max_len: 64 },
-        sample: SampleConfig { temperature: 1.0, top_k: 0, max_new: 64 },
-        eval_every: 100,
-        eval_problems: 2,
-    };
+    let cfg = GrpoConfig { steps: 24, ..grpo_config(64) };
     let (_, log) = train(&base, &tokenizer, &cfg, 0, 1, |_| {}).unwrap();
     let share = |from: usize, to: usize| log[from..to].iter().map(|s| s.writes_steps).sum::<f64>() / (to - from) as f64;
     let length = |from: usize, to: usize| log[from..to].iter().map(|s| s.length).sum::<f64>() / (to - from) as f64;
@@ -333,22 +322,28 @@ fn grpo_on_three_digit_sums_moves_the_policy_to_written_steps() {
     assert!(length(20, 24) > length(0, 4) + 3.0, "the responses grow with the steps");
 }
 
+/// Chapter 6's settings (16 prompts × G = 8, lr 10⁻⁴, β = 0.04, ε = 0.2, μ = 1) with
+/// responses of at most `max_new` tokens, and almost no held-out evaluation.
+fn grpo_config(max_new: usize) -> GrpoConfig {
+    GrpoConfig {
+        steps: 1,
+        prompts: 16,
+        group: 8,
+        lr: 1e-4,
+        adv_eps: 1e-4,
+        mu: 1,
+        loss: LossConfig { clip_eps: 0.2, beta: 0.04, aggregation: Aggregation::Sequence, max_len: max_new },
+        sample: SampleConfig { temperature: 1.0, top_k: 0, max_new },
+        eval_every: 100,
+        eval_problems: 2,
+    }
+}
+
 #[test]
 fn non_finite_loss_stops_training_with_the_step() {
     // A learning rate of 1e30 blows the weights up after the first update.
     let (base, tokenizer) = load_base(Task::Add3).unwrap();
-    let cfg = GrpoConfig {
-        steps: 5,
-        prompts: 4,
-        group: 4,
-        lr: 1e30,
-        adv_eps: 1e-4,
-        mu: 1,
-        loss: LossConfig { clip_eps: 0.2, beta: 0.04, aggregation: Aggregation::Sequence, max_len: 32 },
-        sample: SampleConfig { temperature: 1.0, top_k: 0, max_new: 32 },
-        eval_every: 100,
-        eval_problems: 2,
-    };
+    let cfg = GrpoConfig { steps: 5, prompts: 4, group: 4, lr: 1e30, ..grpo_config(32) };
     match train(&base, &tokenizer, &cfg, 0, 1, |_| {}) {
         Err(Error::NonFinite { what, step }) => {
             assert!(what.contains("GRPO loss") && (1..5).contains(&step), "{what} at {step}")
@@ -531,7 +526,7 @@ fn the_work_budget_refuses_long_combinations() {
         (&["--final-problems", "800", "--samples", "64", "--sweep-betas", "0,0.1,0.2,0.3,0.4"][..], 3, "--samples"),
         (&["--seeds", "100"][..], 100, "--seeds"),
         (
-            &["--steps", "10000", "--prompts", "64", "--group", "64", "--mu", "64", "--max-new", "55"][..],
+            &["--steps", "10000", "--prompts", "64", "--group", "64", "--mu", "64", "--max-new", "64"][..],
             100,
             "--steps",
         ),

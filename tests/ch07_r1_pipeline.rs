@@ -189,13 +189,13 @@ fn the_rejection_filter_keeps_only_right_well_formed_answers() {
 
 #[test]
 fn the_flawed_rewards_have_holes_the_rule_does_not() {
-    let p = Problem { a: 47, b: 85 };
+    let p = Problem { a: 347, b: 285 };
     let tok = Tokenizer::default();
     // The tags-only check: tags in any order around a wrong number pass it.
     let hacked = "</answer> <think> 5 <answer> </think>";
     assert_eq!(tags_only(hacked), 1.0);
     assert_eq!(Reward::of(hacked, &p).total(), 0.0);
-    assert_eq!(tags_only("<think> 7+5=12 </think> 132"), 0.0);
+    assert_eq!(tags_only("<think> 7+5=12 </think> 632"), 0.0);
     // A bag-of-tokens reward model fitted to right, tagged answers (label 1) and to
     // plain-text ones (label 0) learns that tags are good, and nothing bounds the
     // count: wrapping the right answer in a second pair of tags raises its score, while
@@ -213,8 +213,9 @@ fn the_flawed_rewards_have_holes_the_rule_does_not() {
     let (rm, losses) = RewardModel::fit(&tok, &xs, &ys, &FitConfig { iterations: 500, lr: 0.1, l2: 1e-3 });
     assert!(losses.last().unwrap() < &0.1 && losses[0] > 0.69, "the fit lowers the loss from ln 2");
     assert_eq!(rm.agreement(&xs, &ys), 1.0);
-    let right = " <think> 7+5=12 4+8+1=13 </think> <answer> 132 </answer>";
-    let hack = " <think> 7+5=12 4+8+1=13 </think> <answer> <answer> 132 </answer> </answer>";
+    let right = " <think> 7+5=12 4+8+1=13 3+2+1=6 </think> <answer> 632 </answer>";
+    // The same tokens plus one more pair of tags (no extra spaces: a space is a token too).
+    let hack = " <think> 7+5=12 4+8+1=13 3+2+1=6 </think> <answer><answer> 632 </answer></answer>";
     let weight = |t: &str| rm.weights[tok.id(t).unwrap() as usize];
     assert!(weight("<answer>") > 0.0 && weight("</answer>") > 0.0 && weight("The") < 0.0);
     assert!(rm.score(&tok, hack) > rm.score(&tok, right), "{} vs {}", rm.score(&tok, hack), rm.score(&tok, right));
@@ -231,7 +232,7 @@ fn a_short_cold_start_sft_teaches_the_format() {
         .iter()
         .map(|(p, t)| Example::new(&tok, p, t).unwrap())
         .collect();
-    let cfg = SftConfig { steps: 12, batch: 16, lr: 3e-4, eval_every: 12, eval_problems: 32, max_new: 32 };
+    let cfg = SftConfig { steps: 12, batch: 16, lr: 3e-4, eval_every: 12, eval_problems: 32, max_new: 64 };
     let (_, log) = sft::train(&base, &tok, &data, &cfg, 0, 5, |_| {}).unwrap();
     assert_eq!(log.first().unwrap().heldout_format, Some(0.0));
     let last = log.last().unwrap();
@@ -331,7 +332,7 @@ fn every_numeric_flag_refuses_bad_values_in_one_line() {
         ("--prompts", "0", "1025"),
         ("--group", "1", "257"),
         ("--mu", "0", "65"),
-        ("--max-new", "3", "56"),
+        ("--max-new", "3", "72"),
         ("--eval-every", "0", "10001"),
         ("--eval-problems", "0", "801"),
         ("--final-problems", "0", "801"),
@@ -407,7 +408,7 @@ fn the_work_budget_refuses_long_combinations() {
         (&["--rejection-problems", "10000", "--rejection-samples", "64"][..], 3, "--rejection-problems"),
         (&["--seeds", "100"][..], 100, "--seeds"),
         (
-            &["--steps", "10000", "--prompts", "64", "--group", "64", "--mu", "64", "--max-new", "55"][..],
+            &["--steps", "10000", "--prompts", "64", "--group", "64", "--mu", "64", "--max-new", "64"][..],
             100,
             "--steps",
         ),

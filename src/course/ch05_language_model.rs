@@ -154,7 +154,7 @@ pub fn run(mut args: Args) -> Result<Summary> {
         .write("corpus_sample.txt", &corpus_text(tokenizer.task(), args.training.noise, &mut rng::seeded(seed, 4)))?;
 
     // 4. Summary.
-    summary.set_headline(&BaseModelHeadline::new(&base, &eval, train_speed))?;
+    summary.set_headline(&BaseModelHeadline::new(&base, &eval, &problems, train_speed))?;
     summary.details = base.details(&eval, &problems);
     let dir = ctx.finish(&mut summary, &metrics)?;
     print_results(&summary, &eval, &problems);
@@ -180,6 +180,7 @@ fn print_results(summary: &Summary, eval: &Evaluation, problems: &[Problem]) {
             "final_loss",
             "accuracy_greedy",
             "format_rate_greedy",
+            "number_accuracy_greedy",
             "accuracy_sampled",
             "format_rate",
             "mean_response_length",

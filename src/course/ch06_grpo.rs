@@ -10,21 +10,25 @@
 use crate::cli::CommonArgs;
 use crate::error::{check_range, Error, Result};
 use crate::llm::grpo::{check_count, check_work, product, Factor, MAX_BETA, MAX_HELD_OUT, MAX_NEW};
-use crate::llm::grpo_experiments::{print_greedy_responses, sweep_betas, BetaStudy, ContrastHeadline, StudySettings};
+use crate::llm::grpo_experiments::{print_greedy_responses, sweep_betas, BetaStudy, Contrast, StudySettings};
 use crate::llm::measures::samples_text;
 use crate::llm::task::Task;
-use crate::llm::{figures, load_base, GrpoFlags, GrpoVariantFlags};
+use crate::llm::{figures, load_base_or, GrpoFlags, GrpoVariantFlags};
 use crate::report::Summary;
 use crate::run::{ChapterArgs, RunContext};
 use clap::Parser;
 use serde::Serialize;
+use std::path::PathBuf;
 
 pub const CHAPTER: &str = "ch06-grpo";
 
+/// The largest `--model`: the work budget counts token passes of about the shipped size.
+const MAX_MODEL_PARAMS: usize = 2_000_000;
+
 /// The most β values of the sweep.
 const MAX_SWEEP: usize = 8;
-/// The most token passes of one run (see `check_budget`): about an hour on one core.
-const WORK_LIMIT: u64 = 60_000_000;
+/// The most token passes of one run (see `check_budget`): about 40 minutes on one core.
+const WORK_LIMIT: u64 = 120_000_000;
 
 /// Chapter 6: GRPO with rule rewards on the chapter-5 base model (DeepSeek-R1-Zero style).
 #[derive(Parser, Debug, Clone, Serialize)]
@@ -34,9 +38,13 @@ pub struct Args {
     #[serde(skip)]
     pub common: CommonArgs,
     /// The task: add3 (two 3-digit numbers: written steps pay) or add2 (two 2-digit
-    /// numbers: the base model adds them in its head)
-    #[arg(long, value_enum, default_value_t = Task::Add3)]
-    pub task: Task,
+    /// numbers: the base model adds them in its head) [default: add3, or --model's task]
+    #[arg(long, value_enum)]
+    pub task: Option<Task>,
+    /// A base model to start from (.safetensors with its .json beside it, e.g. from
+    /// chapter 5's --pretrain; its vocabulary names its task) [default: the task's shipped one]
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Skip the contrast (the same seeds at --beta on the other task)
     #[arg(long)]
     pub no_contrast: bool,
@@ -105,8 +113,9 @@ impl ChapterArgs for Args {
     /// The run's work, in token passes: every training run samples steps × prompts ×
     /// group responses of up to max_new tokens and passes over them μ + 2 times (the
     /// sampling, the reference model, μ updates); its evaluations and the final ones
-    /// add greedy and sampled tokens. The default (3 seeds, 3 βs) is about 15 M token
-    /// passes, 7 minutes at 2 jobs; the limit, 4 times that, is about an hour on one core.
+    /// add greedy and sampled tokens. The default (3 seeds, 3 βs, the contrast) is about
+    /// 32 M token passes, 5 minutes at 2 jobs; the limit, about 4 times that, is about 40
+    /// minutes on one core.
     /// One batch holds at most 4096 responses (prompts × group).
     fn check_budget(&self, n_seeds: usize) -> Result<()> {
         let d = <Args as Parser>::parse_from([CHAPTER]);
@@ -147,15 +156,11 @@ impl ChapterArgs for Args {
 pub fn run(mut args: Args) -> Result<Summary> {
     let ctx = RunContext::start(&mut args)?;
     let mut summary = ctx.summary(&args);
-    let (base, tokenizer) = load_base(args.task)?;
+    let (base, tokenizer) = load_base_or(args.model.as_deref(), args.task, MAX_MODEL_PARAMS)?;
+    let task = tokenizer.task();
     let seeds = &ctx.seeds;
-    crate::say!(
-        "loaded the base model of the {} task ({} parameters); {} seeds, β = {}",
-        args.task.name(),
-        base.n_params(),
-        seeds.len(),
-        args.grpo.beta
-    );
+    let (name, params, n, beta) = (task.name(), base.n_params(), seeds.len(), args.grpo.beta);
+    crate::say!("loaded the base model of the {name} task ({params} parameters); {n} seeds, β = {beta}");
 
     // The base model's evaluation, the main runs at --beta, then the sweep.
     let settings = StudySettings {
@@ -168,37 +173,25 @@ pub fn run(mut args: Args) -> Result<Summary> {
     };
     let sweep = sweep_betas(args.grpo.beta, &args.sweep_betas, args.no_sweep);
     let study = BetaStudy::run(&settings, &base, &tokenizer, seeds, &sweep)?;
-    let problems = args.task.test_problems(args.final_problems);
+    let problems = task.test_problems(args.final_problems);
     // The contrast: the same seeds and flags on the other task's base model, no sweep.
-    let contrast = if args.no_contrast {
-        None
-    } else {
-        let other = args.task.other();
-        crate::say!("the contrast: the same {} seeds on the {} task", seeds.len(), other.name());
-        let (base, tokenizer) = load_base(other)?;
-        let study = BetaStudy::run(&settings, &base, &tokenizer, seeds, &[])?;
-        let headline = study.headline(&other.test_problems(args.final_problems), &args.grpo);
-        Some((study, headline))
-    };
+    let contrast = (!args.no_contrast).then(|| Contrast::run(&settings, task.other(), seeds)).transpose()?;
     summary.figures = figures::grpo_study(&ctx.dir, &study, &args.grpo)?;
-    if let Some((c, _)) = &contrast {
-        summary.figures.extend(figures::contrast(&ctx.dir, (args.task, &study), (args.task.other(), c))?);
-    }
 
     // Before (the base model) and after (median over the main runs' seeds).
     let mut headline = study.headline(&problems, &args.grpo);
-    headline.contrast = contrast.as_ref().map(|(_, h)| ContrastHeadline::of(h));
-    summary.set_headline(&headline)?;
     summary.details = study.details(&problems, args.jobs)?;
-    if let Some((c, _)) = &contrast {
-        let problems = args.task.other().test_problems(args.final_problems);
-        summary.details["contrast"] = c.details(&problems, args.jobs)?;
+    if let Some(c) = &contrast {
+        summary.figures.extend(figures::contrast(&ctx.dir, (task, &study), (c.task, &c.study))?);
+        headline.contrast = Some(c.headline(&args.grpo));
+        summary.details["contrast"] = c.details(args.jobs)?;
     }
+    summary.set_headline(&headline)?;
     let (before, after) = (study.base_eval(), study.main()[0].eval());
     let header = "Responses to held-out problems (R1-Zero template; prompt abridged)\n\
                   acc = accuracy reward, fmt = format reward; 'after' is the first seed's model\n\n";
     ctx.dir.write("samples.txt", &samples_text(header, &problems, &[("base", before), ("GRPO", after)], 3, 0))?;
-    let dir = ctx.finish(&mut summary, &study.metrics(contrast.as_ref().map(|(c, _)| c)))?;
+    let dir = ctx.finish(&mut summary, &study.metrics(contrast.as_ref().map(|c| &c.study)))?;
 
     print_greedy_responses(&problems, before, after);
     headline.print();

@@ -5,6 +5,7 @@
 use super::checkpoint;
 use super::corpus;
 use super::eval::{evaluate, Evaluation};
+use super::measures::DetailedMeasures;
 use super::model::{Gpt, GptConfig};
 use super::pretrain::{self, PretrainConfig, PretrainStepLog};
 use super::sample::SampleConfig;
@@ -28,7 +29,7 @@ pub struct EvalArgs {
     /// Sampling temperature of the evaluation [0.001, 10]
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    /// Sample only among the k most likely tokens (0: all) [0, 29]
+    /// Sample only among the k most likely tokens (0: all) [0, 31]
     #[arg(long, default_value_t = 0)]
     pub top_k: usize,
     /// Longest response in tokens (the model's context may cut it shorter) [1, 1000]
@@ -240,9 +241,14 @@ pub struct BaseModelHeadline {
     pub pretrain_compute_flops: f64,
     pub accuracy_greedy: f64,
     pub format_rate_greedy: f64,
+    /// Greedy responses whose number is right, tags or not.
+    pub number_accuracy_greedy: f64,
     pub accuracy_sampled: f64,
     pub format_rate: f64,
     pub mean_response_length: f64,
+    /// Sampled responses that check their result, and that fix a slip after a check.
+    pub checks_answer: f64,
+    pub corrects_after_check: f64,
     pub pass_at_1: f64,
     /// None with fewer than 16 samples per problem.
     pub pass_at_16: Option<f64>,
@@ -255,8 +261,9 @@ pub struct BaseModelHeadline {
 }
 
 impl BaseModelHeadline {
-    pub fn new(base: &BaseModel, eval: &Evaluation, train_tokens_per_s: f64) -> Self {
+    pub fn new(base: &BaseModel, eval: &Evaluation, problems: &[Problem], train_tokens_per_s: f64) -> Self {
         let params = base.model.n_params();
+        let m = DetailedMeasures::of(eval, problems);
         let tokens_seen = base.info["tokens"].as_u64().unwrap_or(0);
         BaseModelHeadline {
             params,
@@ -265,9 +272,12 @@ impl BaseModelHeadline {
             pretrain_compute_flops: 6.0 * params as f64 * tokens_seen as f64,
             accuracy_greedy: eval.accuracy_greedy,
             format_rate_greedy: eval.format_rate_greedy,
+            number_accuracy_greedy: m.number_greedy,
             accuracy_sampled: eval.accuracy_sampled,
             format_rate: eval.format_rate,
             mean_response_length: eval.mean_response_length,
+            checks_answer: m.measures.checks_answer,
+            corrects_after_check: m.measures.corrects_after_check,
             pass_at_1: eval.pass_at_k[0],
             pass_at_16: eval.pass_at_k.get(15).copied(),
             maj_at_16: eval.maj_at_k.get(15).copied(),

@@ -157,10 +157,12 @@ fn length_and_steps(dir: &RunDir, runs: &[&GrpoRun]) -> Result<Vec<String>> {
             ],
         ),
     ];
-    Ok(plot::curves_panels(
+    let share = CurveOptions { y_limits: Some((0.0, 1.0)), ..CurveOptions::default() };
+    Ok(plot::curves_panels_with(
         &dir.path("length_and_steps"),
         "What the responses look like during GRPO (training samples, T = 1)",
         &panels,
+        &[CurveOptions::default(), share, share],
         3,
     )?)
 }
@@ -244,24 +246,28 @@ fn response_forms(dir: &RunDir, base: &Evaluation, runs: &[&GrpoRun]) -> Result<
 }
 
 fn beta_sweep(dir: &RunDir, study: &BetaStudy) -> Result<Vec<String>> {
-    let (mut kl, mut acc, mut len) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut kl, mut acc, mut sampled, mut len) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for &b in &study.betas {
         let runs = study.at_beta(b);
         kl.push(band(&format!("β = {b}"), &runs, |s| s.kl));
         acc.push(heldout_band(&format!("β = {b}"), &runs, |s| s.heldout_accuracy));
+        sampled.push(band(&format!("β = {b}"), &runs, |s| s.accuracy_reward));
         len.push(band(&format!("β = {b}"), &runs, |s| s.length));
     }
     let n = study.at_beta(study.betas[0]).len();
+    // Greedy accuracy needs only the most likely form to flip; the sampled accuracy
+    // shows how much of the distribution moved, which is where β makes a difference.
     let panels = vec![
         panel("KL to the reference (k3, per token)", GRPO_STEPS, "nats per token", kl),
         panel("Held-out accuracy, greedy (mean of the seeds)", GRPO_STEPS, "share of problems", acc),
+        panel("Accuracy reward of the training samples (T = 1)", GRPO_STEPS, "share of samples", sampled),
         panel("Response length", GRPO_STEPS, "tokens per response", len),
     ];
     let title = format!(
         "β sweep: the KL penalty holds the policy near the base model (mean ± std over {n} seed{})",
         if n == 1 { "" } else { "s" }
     );
-    Ok(plot::curves_panels(&dir.path("beta_sweep"), &title, &panels, 3)?)
+    Ok(plot::curves_panels(&dir.path("beta_sweep"), &title, &panels, 2)?)
 }
 
 /// The contrast, side by side: the same GRPO on the 2-digit task (left), where the base

@@ -6,13 +6,13 @@
 //! This module also reads the runs: the headline numbers, the β sweep's table, the
 //! rows of `metrics.csv` and the details of `summary.json`.
 
+use super::base_model::forms_and_right_numbers;
 use super::eval::{evaluate, Evaluation};
 use super::figures::{form_label, form_shares};
 use super::grpo::{self, GrpoFlags, GrpoStepLog, GrpoVariantFlags};
-use super::base_model::forms_and_right_numbers;
 use super::measures::{CheckReport, DetailedMeasures};
 use super::model::Gpt;
-use super::task::{Problem, ResponseForm};
+use super::task::{Problem, ResponseForm, Task};
 use super::tokenizer::Tokenizer;
 use crate::error::Result;
 use crate::jobs::{self, SharedProgress};
@@ -496,6 +496,31 @@ pub struct GrpoHeadline {
     /// The same measures on the other task (the contrast), when it ran.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub contrast: Option<ContrastHeadline>,
+}
+
+/// The contrast of a chapter-6 run: the same seeds and flags on another task's shipped
+/// base model, without a sweep.
+pub struct Contrast {
+    pub task: Task,
+    pub study: BetaStudy,
+    pub problems: Vec<Problem>,
+}
+
+impl Contrast {
+    pub fn run(s: &StudySettings, task: Task, seeds: &[u64]) -> Result<Self> {
+        crate::say!("the contrast: the same {} seeds on the {} task", seeds.len(), task.name());
+        let (base, tokenizer) = super::load_base(task)?;
+        let study = BetaStudy::run(s, &base, &tokenizer, seeds, &[])?;
+        Ok(Contrast { task, study, problems: task.test_problems(s.final_problems) })
+    }
+
+    pub fn headline(&self, grpo: &GrpoFlags) -> ContrastHeadline {
+        ContrastHeadline::of(&self.study.headline(&self.problems, grpo))
+    }
+
+    pub fn details(&self, workers: usize) -> Result<serde_json::Value> {
+        self.study.details(&self.problems, workers)
+    }
 }
 
 /// The contrast's headline: the other task's before and after, medians over its seeds.

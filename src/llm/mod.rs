@@ -47,6 +47,31 @@ pub fn load_base(task: task::Task) -> crate::error::Result<(Gpt, Tokenizer)> {
     Ok((model, tokenizer))
 }
 
+/// A base model: the checkpoint at `path` (its vocabulary names its task, which must
+/// agree with `task` when both are given; at most `max_params` parameters, the size a
+/// chapter's work budget allows), else the shipped base model of `task` (default: add3).
+pub fn load_base_or(
+    path: Option<&std::path::Path>,
+    task: Option<task::Task>,
+    max_params: usize,
+) -> crate::error::Result<(Gpt, Tokenizer)> {
+    use crate::error::Error;
+    let Some(path) = path else {
+        return load_base(task.unwrap_or_default());
+    };
+    let tokenizer = checkpoint::tokenizer_of(path)?;
+    if let Some(task) = task.filter(|&t| t != tokenizer.task()) {
+        let why = format!("{} is a model of the {} task", path.display(), tokenizer.task().name());
+        return Err(Error::invalid("--task", task.name(), &why));
+    }
+    let (model, _) = checkpoint::load(path, &tokenizer)?;
+    if model.n_params() > max_params {
+        let why = format!("has {} parameters; at most {max_params} fit the run's work budget", model.n_params());
+        return Err(Error::invalid("--model", path.display(), &why));
+    }
+    Ok((model, tokenizer))
+}
+
 /// The shipped small base model of chapter 7 (`assets/models/ch07-small-base.safetensors`,
 /// 3-digit task: half the width, layers and heads of [`load_base`]'s).
 pub fn load_small_base() -> crate::error::Result<Gpt> {
