@@ -374,6 +374,28 @@ fn impossible_flags_exit_with_code_2() {
     }
 }
 
+#[test]
+fn a_base_model_from_a_file_brings_its_task() {
+    let add2 = rl_sandbox::llm::checkpoint::shipped_path(Task::Add2);
+    // --task must agree with the model's own task (its vocabulary names it).
+    let out = bin().args(["--quick", "--out", "/tmp/ch06-model-task", "--task", "add3", "--model"]).arg(&add2).output();
+    let out = out.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--task") && err.contains("add2") && !err.contains("panicked"), "{err}");
+    // Without --task the model's task is the main one, and the contrast is the other.
+    let dir = std::env::temp_dir().join("ch06-model-add2");
+    let out =
+        bin().args(["--quick", "--seeds", "1", "--no-sweep", "--out"]).arg(&dir).arg("--model").arg(&add2).output();
+    let out = out.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = Summary::read(&dir.join("ch06-grpo/summary.json")).unwrap();
+    let h: GrpoHeadline = serde_json::from_value(serde_json::Value::Object(s.headline.clone())).unwrap();
+    let c = h.contrast.expect("a contrast");
+    assert_eq!(h.checks_answer_before, 0.0, "the 2-digit corpus has no checks");
+    assert!(c.contrast_mean_length_before > h.mean_length_before, "the contrast is the 3-digit task: {c:?}");
+}
+
 /// The summary without the timing fields, and metrics.csv without its time columns.
 fn untimed(dir: &std::path::Path) -> (serde_json::Value, String) {
     let s = Summary::read(&dir.join("ch06-grpo/summary.json")).unwrap();
