@@ -397,7 +397,7 @@ fn the_work_budget_refuses_long_combinations() {
         a.validate().and_then(|_| a.check_budget(seeds)).map_err(|e| e.to_string())
     };
     check(&[], 3).unwrap();
-    check(&["--seeds", "5"], 5).unwrap();
+    check(&["--seeds", "4"], 4).unwrap();
     check(&["--experiments", "hacking", "--hack-steps", "400"], 3).unwrap();
     for (args, seeds, flag) in [
         (&["--steps", "10000"][..], 3, "--steps"),

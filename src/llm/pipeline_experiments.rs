@@ -532,16 +532,16 @@ pub fn probe_step_cost(rl: &GrpoFlags, critic: &CriticFlags, quick: bool) -> Res
     step_cost::measure(&grpo_config(&probe, probe.lr, probe.beta, probe.steps), &critic_ppo_config(&probe, critic))
 }
 
-/// The most token passes of one chapter-7 run (see [`check_budget`]): about 20 minutes on one core.
-const WORK_LIMIT: u64 = 70_000_000;
+/// The most token passes of one chapter-7 run (see [`check_budget`]): about 15 minutes on one core.
+const WORK_LIMIT: u64 = 50_000_000;
 
 /// The run's work, in token passes, summed over the chosen experiments' runs: an RL
 /// run (GRPO or PPO) samples steps × prompts × group responses of up to max_new
 /// tokens and passes over them μ + 2 times; an SFT update passes over a batch of
 /// 64-token examples 3 times; rejection sampling, the reward model's answers and the
 /// evaluations add sampled tokens. The default (3 seeds, every experiment) is about
-/// 34 M token passes, 5 minutes at 2 jobs; the limit, about twice that, is about 20
-/// minutes on one core. One batch holds at most 4096 responses (prompts × group).
+/// 34 M token passes, 5 minutes at 2 jobs; the limit, about one and a half times that
+/// (4 seeds of the default), is about 15 minutes on one core. One batch holds at most 4096 responses (prompts × group).
 pub fn check_budget(
     rl: &GrpoFlags,
     default_rl: &GrpoFlags,
